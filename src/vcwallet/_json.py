@@ -1,0 +1,135 @@
+"""Strict JSON: what we sign and verify must mean the same thing in every implementation.
+
+Python's ``json`` accepts NaN, Infinity, 1e400 (as inf), lone surrogates and duplicate
+members (keeping the last). Each of these is a way for two parsers to disagree about a
+signed document, so :func:`loads` refuses them all, and integers outside the IEEE-754
+safe range (which JavaScript canonicalisers print differently). Text is NFC-normalised
+only by :func:`nfc` (at issuance), never silently on verification.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import unicodedata
+from typing import Any
+
+from .errors import MalformedDocumentError
+
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 64
+
+
+def _reject_constant(name: str) -> Any:
+    raise MalformedDocumentError(f"JSON value {name} is not allowed")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise MalformedDocumentError(f"duplicate JSON member {key!r}")
+        result[key] = value
+    return result
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise MalformedDocumentError(f"JSON number {text[:40]} is out of range")
+    return value
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > 17:
+        raise MalformedDocumentError(f"JSON integer {text[:40]}... is too large")
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise MalformedDocumentError(f"JSON integer {value} is beyond 2^53-1")
+    return value
+
+
+def check_value(value: Any, *, where: str = "$", depth: int = 0) -> None:
+    """Refuse values that strict JSON cannot carry (used on Python objects we are given)."""
+    if depth > MAX_DEPTH:
+        raise MalformedDocumentError(f"document nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, str):
+        _check_text(value, where)
+    elif isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise MalformedDocumentError(f"{where}: integer {value} is beyond 2^53-1")
+    elif isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise MalformedDocumentError(f"{where}: {value} is not a JSON number")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise MalformedDocumentError(f"{where}: member name {key!r} is not a string")
+            _check_text(key, where)
+            check_value(item, where=f"{where}.{key}", depth=depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_value(item, where=f"{where}[{index}]", depth=depth + 1)
+    else:
+        raise MalformedDocumentError(f"{where}: {type(value).__name__} is not a JSON value")
+
+
+def _check_text(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedDocumentError(f"{where}: text contains a lone surrogate") from None
+
+
+def loads(data: str | bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
+    """Parse strict JSON (see module docstring); raise :class:`MalformedDocumentError`."""
+    if isinstance(data, bytes):
+        if len(data) > max_bytes:
+            raise MalformedDocumentError(f"document is larger than {max_bytes} bytes")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedDocumentError(f"document is not UTF-8: {exc.reason}") from None
+    else:
+        text = data
+        if len(text) > max_bytes:
+            raise MalformedDocumentError(f"document is larger than {max_bytes} characters")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_reject_constant,
+            parse_float=_parse_float,
+            parse_int=_parse_int,
+        )
+    except json.JSONDecodeError as exc:
+        raise MalformedDocumentError(
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise MalformedDocumentError("document is nested too deeply") from None
+    check_value(value)
+    return value
+
+
+def dumps(value: Any, *, pretty: bool = False) -> str:
+    """Serialise as UTF-8 JSON text (non-ASCII kept as is, so Korean stays readable)."""
+    if pretty:
+        return json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def nfc(value: Any) -> Any:
+    """Return a copy of ``value`` with every string (keys too) in Unicode NFC."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {unicodedata.normalize("NFC", k): nfc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [nfc(v) for v in value]
+    return value

@@ -1,0 +1,42 @@
+"""Helpers shared by the command modules: exit codes, passphrases, reading input files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+PASSPHRASE_ENV = "VCWALLET_PASSPHRASE"
+
+
+class CliFailure(Exception):
+    """Stop the command with ``exit_code``, printing ``message`` (one line) if given."""
+
+    def __init__(self, exit_code: int, message: str = "") -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.message = message
+
+
+def read_bytes(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise CliFailure(EXIT_USAGE, f"cannot read {path}: {exc.strerror}") from None
+
+
+def passphrase_from_env(required: bool = False, prompt: str = "Passphrase") -> str | None:
+    """The passphrase comes from VCWALLET_PASSPHRASE or a prompt, never an argument."""
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value:
+        return value
+    if required:
+        if not click.get_text_stream("stdin").isatty():
+            raise CliFailure(EXIT_USAGE, f"a passphrase is needed: set {PASSPHRASE_ENV}")
+        return str(click.prompt(prompt, hide_input=True))
+    return None

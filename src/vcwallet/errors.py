@@ -1,0 +1,153 @@
+"""Every exception vcwallet raises, in one tree.
+
+    VcwalletError
+    ├── MalformedDocumentError        input that cannot be read as what it claims to be
+    │   ├── UnknownContextError        a JSON-LD context URL that is not bundled
+    │   ├── UndefinedTermError         a property or type JSON-LD would silently drop
+    │   ├── CanonicalizationLimitError RDFC-1.0 work limit exceeded ("poison graph")
+    │   └── SchemaValidationError      a credential subject that fails its JSON Schema
+    ├── VerificationError             the evidence does not hold
+    │   ├── InvalidSignature
+    │   ├── ProofPurposeError          key not listed under the needed relationship, or
+    │   │                              challenge / domain mismatch
+    │   ├── UnsupportedAlgorithm       alg / cryptosuite outside the allow-list
+    │   ├── NotYetValid / Expired
+    │   ├── CredentialRevoked
+    │   ├── StatusCheckUnavailable
+    │   ├── PolicyError
+    │   └── LogProofError              a Merkle proof or checkpoint does not verify
+    │       ├── RootMismatch           (.expected_root, .calculated_root)
+    │       ├── InconsistentLog
+    │       └── InvalidCheckpoint
+    ├── KeyFileError                  unreadable key file or wrong passphrase
+    ├── ResolutionError               a DID that cannot be resolved
+    ├── LedgerError                   the ledger store cannot do what was asked
+    │   └── LedgerCorrupted            stored rows disagree with the tree (audit)
+    ├── WalletError
+    └── TransportError                an HTTP peer did not answer usefully
+
+Programmer misuse (wrong argument types, impossible options) stays ``TypeError`` /
+``ValueError``. Messages never contain private key material.
+"""
+
+from __future__ import annotations
+
+
+class VcwalletError(Exception):
+    """Root of every error vcwallet raises on purpose."""
+
+
+class MalformedDocumentError(VcwalletError):
+    """Input that cannot be read as the document it claims to be."""
+
+
+class UnknownContextError(MalformedDocumentError):
+    """A JSON-LD context URL that is not bundled; vcwallet never fetches contexts."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(f"unknown JSON-LD context {url!r} (only bundled contexts are loaded)")
+        self.url = url
+
+
+class UndefinedTermError(MalformedDocumentError):
+    """A property or type that JSON-LD expansion would silently drop."""
+
+    def __init__(self, term: str, detail: str = "") -> None:
+        msg = f"undefined JSON-LD term {term!r}"
+        super().__init__(f"{msg}: {detail}" if detail else msg)
+        self.term = term
+
+
+class CanonicalizationLimitError(MalformedDocumentError):
+    """RDFC-1.0 canonicalization exceeded its work limit (a "poison graph")."""
+
+
+class SchemaValidationError(MalformedDocumentError):
+    """A credential subject that does not satisfy its JSON Schema."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+
+
+class VerificationError(VcwalletError):
+    """The evidence does not hold."""
+
+
+class InvalidSignature(VerificationError):
+    """A signature that does not verify under the claimed key."""
+
+
+class ProofPurposeError(VerificationError):
+    """Key not authorised for the proof purpose, or challenge / domain mismatch."""
+
+
+class UnsupportedAlgorithm(VerificationError):
+    """An algorithm or cryptosuite outside the allow-list (``none``, HMAC, ...)."""
+
+
+class NotYetValid(VerificationError):
+    """``validFrom`` / ``nbf`` lies after the time of verification."""
+
+
+class Expired(VerificationError):
+    """``validUntil`` / ``exp`` lies before the time of verification."""
+
+
+class CredentialRevoked(VerificationError):
+    """The issuer's status list marks the credential revoked or suspended."""
+
+
+class StatusCheckUnavailable(VerificationError):
+    """The credential's status could not be determined."""
+
+
+class PolicyError(VerificationError):
+    """A valid credential that the verifier's policy does not accept."""
+
+
+class LogProofError(VerificationError):
+    """A Merkle inclusion / consistency proof or a checkpoint that does not verify."""
+
+
+class RootMismatch(LogProofError):
+    """The root calculated from a proof differs from the expected root."""
+
+    def __init__(self, expected_root: bytes, calculated_root: bytes) -> None:
+        super().__init__(
+            f"root mismatch: expected {expected_root.hex()}, calculated {calculated_root.hex()}"
+        )
+        self.expected_root = expected_root
+        self.calculated_root = calculated_root
+
+
+class InconsistentLog(LogProofError):
+    """Two views of the log that cannot both be true (a rewritten or forked log)."""
+
+
+class InvalidCheckpoint(LogProofError):
+    """A checkpoint note that is malformed or not signed by the log's key."""
+
+
+class KeyFileError(VcwalletError):
+    """A key file that cannot be read, or a wrong passphrase."""
+
+
+class ResolutionError(VcwalletError):
+    """A DID or DID URL that cannot be resolved."""
+
+
+class LedgerError(VcwalletError):
+    """The ledger store cannot do what was asked."""
+
+
+class LedgerCorrupted(LedgerError):
+    """Stored ledger rows disagree with the tree they claim to form."""
+
+
+class WalletError(VcwalletError):
+    """The wallet cannot do what was asked."""
+
+
+class TransportError(VcwalletError):
+    """An HTTP peer did not answer usefully."""
