@@ -24,6 +24,7 @@
     ├── LedgerError                   the ledger store cannot do what was asked
     │   └── LedgerCorrupted            stored rows disagree with the tree (audit)
     ├── WalletError
+    │   └── UnmetRequirement          no held credential satisfies a request's requirement
     └── TransportError                an HTTP peer did not answer usefully
 
 Programmer misuse (wrong argument types, impossible options) stays ``TypeError`` /
@@ -147,6 +148,15 @@ class LedgerCorrupted(LedgerError):
 
 class WalletError(VcwalletError):
     """The wallet cannot do what was asked."""
+
+
+class UnmetRequirement(WalletError):
+    """No held credential satisfies a request (.requirement names it, .constraint says what failed)."""
+
+    def __init__(self, requirement: str, constraint: str) -> None:
+        super().__init__(f"requirement {requirement!r} is unmet: {constraint}")
+        self.requirement = requirement
+        self.constraint = constraint
 
 
 class TransportError(VcwalletError):
