@@ -24,7 +24,11 @@
     ├── LedgerError                   the ledger store cannot do what was asked
     │   └── LedgerCorrupted            stored rows disagree with the tree (audit)
     ├── WalletError
-    │   └── UnmetRequirement          no held credential satisfies a request's requirement
+    │   ├── UnmetRequirement          no held credential satisfies a request's requirement
+    │   ├── WrongPassphrase           the passphrase does not unlock the wallet / backup
+    │   ├── WalletLocked              the wallet is closed, or busy in another process
+    │   ├── WalletCorrupted           a stored row fails authentication (tampered, swapped)
+    │   └── CredentialRefused         a credential that did not verify, so was not stored
     └── TransportError                an HTTP peer did not answer usefully
 
 Programmer misuse (wrong argument types, impossible options) stays ``TypeError`` /
@@ -157,6 +161,31 @@ class UnmetRequirement(WalletError):
         super().__init__(f"requirement {requirement!r} is unmet: {constraint}")
         self.requirement = requirement
         self.constraint = constraint
+
+
+class WrongPassphrase(WalletError):
+    """The passphrase does not unlock the wallet or backup (the wrapped key's AEAD tag fails)."""
+
+
+class WalletLocked(WalletError):
+    """The wallet is closed, or another process holds its write lock past the timeout."""
+
+
+class WalletCorrupted(WalletError):
+    """A stored row that fails authentication: tampered, swapped or truncated (.record)."""
+
+    def __init__(self, message: str, record: str = "") -> None:
+        super().__init__(message)
+        self.record = record
+
+
+class CredentialRefused(WalletError):
+    """A credential that did not verify, so it was not stored (.reason, .checks)."""
+
+    def __init__(self, reason: str, checks: tuple[object, ...] = ()) -> None:
+        super().__init__(f"credential refused: {reason}")
+        self.reason = reason
+        self.checks = checks
 
 
 class TransportError(VcwalletError):
