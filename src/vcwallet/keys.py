@@ -166,6 +166,16 @@ class PublicKey:
         raise MalformedDocumentError(f"unsupported key type {codec_name!r}")
 
     @classmethod
+    def from_ec_point(cls, point: bytes) -> PublicKey:
+        """Parse a P-256 SEC1 point (65-byte uncompressed or 33-byte compressed)."""
+        if len(point) not in (33, 65):
+            raise MalformedDocumentError("P-256 point must be 33 or 65 bytes")
+        try:
+            return cls(KeyType.P256, ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point))
+        except ValueError:
+            raise MalformedDocumentError("invalid P-256 point") from None
+
+    @classmethod
     def from_jwk(cls, jwk: dict[str, Any]) -> PublicKey:
         """Parse a public JWK (OKP/Ed25519 or EC/P-256). Private members are ignored."""
         if not isinstance(jwk, dict):
