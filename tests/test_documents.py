@@ -1,0 +1,308 @@
+"""documents.py: offline loader, strict expansion, bounded RDFC-1.0 against the W3C / 1EdTech vectors."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from vcwallet import documents
+from vcwallet.documents import DocumentLoader, canonize, canonize_nquads, expand
+from vcwallet.errors import (
+    CanonicalizationLimitError,
+    MalformedDocumentError,
+    UndefinedTermError,
+    UnknownContextError,
+)
+
+V2 = "https://www.w3.org/ns/credentials/v2"
+EXAMPLES = "https://www.w3.org/ns/credentials/examples/v2"
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _credential(**extra: object) -> dict:
+    """A VCDM 2.0 credential whose terms are all defined inline (no @vocab anywhere)."""
+    document = {
+        "@context": [V2, {"degree": "https://vc.example/vocab#degree",
+                          "Diploma": "https://vc.example/vocab#Diploma"}],
+        "id": "urn:uuid:0d2f6c5e-9c1c-4a8f-9a39-3b0b6a4a5a11",
+        "type": ["VerifiableCredential", "Diploma"],
+        "issuer": "did:example:university",
+        "validFrom": "2025-03-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:student", "degree": "컴퓨터공학 학사"},
+    }
+    document.update(extra)
+    return document
+
+
+# -- the loader ------------------------------------------------------------------------
+def test_loader_serves_bundled_contexts_and_nothing_else():
+    loader = DocumentLoader()
+    assert V2 in loader.urls
+    remote = loader(V2, {})
+    assert remote["documentUrl"] == V2 and "@context" in remote["document"]
+    with pytest.raises(UnknownContextError) as caught:
+        loader("https://evil.example/context.jsonld", {})
+    assert caught.value.url == "https://evil.example/context.jsonld"
+
+
+def test_unknown_context_in_a_document_is_reported_by_url():
+    document = _credential()
+    document["@context"] = [V2, "https://evil.example/v1"]
+    with pytest.raises(UnknownContextError) as caught:
+        canonize(document, loader=DocumentLoader())
+    assert caught.value.url == "https://evil.example/v1"
+
+
+def test_loader_hands_out_copies():
+    loader = DocumentLoader()
+    first = loader.document(V2)
+    first["@context"]["@protected"] = False
+    assert loader.document(V2)["@context"]["@protected"] is True
+
+
+def test_extra_contexts_are_served_and_loaders_do_not_share_processed_contexts():
+    url = "https://verifier.example/ctx/v1"
+    doc = {"@context": [V2, url], "type": ["VerifiableCredential"], "id": "urn:x:1",
+           "issuer": "did:example:i", "credentialSubject": {"id": "did:example:s", "score": 5}}
+    first = DocumentLoader({url: {"@context": {"score": "https://one.example/score"}}})
+    second = DocumentLoader({url: {"@context": {"score": "https://two.example/score"}}})
+    assert "https://one.example/score" in canonize(doc, loader=first)
+    assert "https://two.example/score" in canonize(doc, loader=second)
+    # and again, now that both are warm
+    assert "https://one.example/score" in canonize(doc, loader=first)
+    with pytest.raises(UnknownContextError):
+        canonize(doc, loader=DocumentLoader())
+
+
+def test_extra_must_be_json_objects():
+    with pytest.raises(TypeError):
+        DocumentLoader({"https://x.example/": "not a document"})  # type: ignore[dict-item]
+
+
+# -- strict expansion ------------------------------------------------------------------
+def test_inline_definitions_of_new_terms_are_accepted():
+    nquads = canonize(_credential(), loader=DocumentLoader())
+    assert '<https://vc.example/vocab#degree> "컴퓨터공학 학사" .' in nquads
+    assert "<https://vc.example/vocab#Diploma>" in nquads
+
+
+def test_undefined_property_is_an_error_not_a_silent_drop():
+    document = _credential()
+    document["credentialSubject"]["degre"] = "typo"
+    with pytest.raises(UndefinedTermError) as caught:
+        canonize(document)
+    assert caught.value.term == "degre"
+
+
+def test_undefined_top_level_property():
+    with pytest.raises(UndefinedTermError) as caught:
+        expand(_credential(gpa=4.5))
+    assert caught.value.term == "gpa"
+
+
+def test_undefined_type_is_an_error():
+    document = _credential(type=["VerifiableCredential", "UnknownKind"])
+    with pytest.raises(UndefinedTermError) as caught:
+        canonize(document)
+    assert caught.value.term == "UnknownKind"
+
+
+def test_property_mapped_to_null_is_refused():
+    document = _credential()
+    document["@context"] = document["@context"] + [{"note": None}]
+    document["note"] = "dropped by design"
+    with pytest.raises(UndefinedTermError):
+        canonize(document)
+
+
+def test_inline_vocab_is_refused_anywhere():
+    top = _credential()
+    top["@context"] = [V2, {"@vocab": "https://catch.example/#"}]
+    with pytest.raises(UndefinedTermError) as caught:
+        canonize(top)
+    assert caught.value.term == "@vocab"
+    nested = _credential()
+    nested["credentialSubject"]["@context"] = {"@vocab": "https://catch.example/#"}
+    with pytest.raises(UndefinedTermError):
+        canonize(nested)
+    scoped = _credential()
+    scoped["@context"] = [V2, {"degree": {"@id": "https://vc.example/vocab#degree",
+                                          "@context": {"@vocab": "https://catch.example/#"}}}]
+    with pytest.raises(UndefinedTermError):
+        canonize(scoped)
+
+
+def test_inline_redefinition_of_a_protected_term_is_refused():
+    document = _credential()
+    document["@context"] = [V2, {"name": "https://attacker.example/name"}]
+    document["name"] = "Diploma"
+    with pytest.raises(MalformedDocumentError, match="protected term"):
+        canonize(document)
+
+
+def test_undefined_terms_context_needs_an_explicit_opt_in():
+    document = _credential()
+    document["@context"] = [V2, documents.UNDEFINED_TERMS_V2]
+    document["credentialSubject"] = {"id": "did:example:s", "anything": "goes"}
+    document["type"] = ["VerifiableCredential"]
+    with pytest.raises(UndefinedTermError):
+        canonize(document)
+    nquads = canonize(document, loader=DocumentLoader(allow_undefined_terms=True))
+    assert "<https://www.w3.org/ns/credentials/undefined-term#anything>" in nquads
+
+
+def test_relative_iri_that_rdf_would_drop_is_refused():
+    document = _credential()
+    document["credentialSubject"]["id"] = "student-42"
+    with pytest.raises(MalformedDocumentError, match="relative IRI"):
+        canonize(document)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, 2**60])
+def test_strict_json_values(bad):
+    document = _credential()
+    document["credentialSubject"]["degree"] = bad
+    with pytest.raises(MalformedDocumentError):
+        canonize(document)
+
+
+@pytest.mark.parametrize("context", [5, [V2, 7], [V2, {"x": {"@id": 5}}]])
+def test_invalid_json_ld_is_malformed(context):
+    document = _credential()
+    document["@context"] = context
+    with pytest.raises(MalformedDocumentError):
+        canonize(document)
+
+
+def test_canonize_does_not_change_its_input():
+    document = _credential()
+    before = copy.deepcopy(document)
+    canonize(document)
+    assert document == before
+
+
+# -- vectors ---------------------------------------------------------------------------
+@pytest.mark.parametrize("sub", ["eddsa-rdfc-2022", "eddsa-rdfc-2022/employ"])
+def test_vc_di_eddsa_canonical_forms(vectors, sub):
+    folder = vectors / "vc-di-eddsa" / sub
+    signed = json.loads(_read(folder / "signedDataInt.json"))
+    unsigned = {k: v for k, v in signed.items() if k != "proof"}
+    assert canonize(unsigned) == _read(folder / "canonDocDataInt.txt")
+    options = json.loads(_read(folder / "proofConfigDataInt.json"))
+    assert canonize(options) == _read(folder / "proofCanonDataInt.txt")
+
+
+def test_vc_di_eddsa_unsigned_input(vectors):
+    unsigned = json.loads(_read(vectors / "vc-di-eddsa" / "unsigned.json"))
+    expected = _read(vectors / "vc-di-eddsa" / "eddsa-rdfc-2022" / "canonDocDataInt.txt")
+    assert canonize(unsigned) == expected
+
+
+@pytest.mark.parametrize("sub", ["ecdsa-rdfc-2019-p256", "ecdsa-rdfc-2019-p256/employ",
+                                 "ecdsa-rdfc-2019-p384", "ecdsa-rdfc-2019-p384/employ"])
+def test_vc_di_ecdsa_canonical_forms(vectors, sub):
+    folder = vectors / "vc-di-ecdsa" / sub
+    suffix = "ECDSAP384" if "p384" in sub else "ECDSAP256"
+    # RDFC-1.0's own hash follows the curve: SHA-384 for P-384 (it decides blank-node labels)
+    hash_name = "sha384" if "p384" in sub else "sha256"
+    signed = json.loads(_read(folder / f"signed{suffix}.json"))
+    unsigned = {k: v for k, v in signed.items() if k != "proof"}
+    assert canonize(unsigned, hash_name=hash_name) == _read(folder / f"canonDoc{suffix}.txt")
+    options = json.loads(_read(folder / f"proofConfig{suffix}.json"))
+    assert canonize(options, hash_name=hash_name) == _read(folder / f"proofCanon{suffix}.txt")
+
+
+OB_CREDENTIAL = {
+    # The Open Badges 3.0 implementation guide's test-vector credential; the guide names
+    # context/ob_v3p0.jsonld, published as the bundled context-3.0.3.json.
+    "@context": [V2, "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+    "id": "http://example.com/credentials/3527",
+    "type": ["VerifiableCredential", "OpenBadgeCredential"],
+    "issuer": {"id": "https://example.edu/issuers/565049", "type": ["Profile"],
+               "url": "https://www.imsglobal.org", "name": "Example Corp"},
+    "validFrom": "2010-01-01T00:00:00Z",
+    "name": "Teamwork Badge",
+    "credentialSubject": {
+        "id": "did:example:ebfeb1f712ebc6f1c276e12ec21",
+        "type": ["AchievementSubject"],
+        "achievement": {
+            "id": "https://example.com/achievements/21st-century-skills/teamwork",
+            "type": ["Achievement"],
+            "criteria": {"narrative": "Team members are nominated for this badge by their peers "
+                                      "and recognized upon review by Example Corp management."},
+            "description": "This badge recognizes the development of the capacity to "
+                           "collaborate within a group environment.",
+            "name": "Teamwork",
+        },
+    },
+}
+OB_PROOF_OPTIONS = {
+    "type": "DataIntegrityProof",
+    "created": "2010-01-01T19:23:24Z",
+    "verificationMethod": "https://example.edu/issuers/565049#z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi",
+    "cryptosuite": "eddsa-rdfc-2022",
+    "proofPurpose": "assertionMethod",
+}
+
+
+def test_open_badges_3_canonical_forms(vectors):
+    folder = vectors / "openbadges" / "obv3p0"
+    assert canonize(OB_CREDENTIAL) == _read(folder / "document-canon.txt")
+    options = dict(OB_PROOF_OPTIONS, **{"@context": OB_CREDENTIAL["@context"]})
+    assert canonize(options) == _read(folder / "proof-canon.txt")
+
+
+def test_clr_2_proof_canonical_form(vectors):
+    # The CLR 2.0 document itself needs the CLR 2.0 context, which is not bundled.
+    options = dict(OB_PROOF_OPTIONS, **{"@context": [V2]})
+    assert canonize(options) == _read(vectors / "openbadges" / "clrv2p0" / "proof-canon.txt")
+
+
+# -- the work bound ("poison graphs") --------------------------------------------------
+def _clique_nquads(size: int) -> str:
+    return "".join(
+        f"_:b{i} <https://poison.example/p> _:b{j} .\n"
+        for i in range(size) for j in range(size) if i != j
+    )
+
+
+@pytest.mark.parametrize("size", [6, 10, 40])
+def test_poison_graph_stops_with_limit_error(size):
+    with pytest.raises(CanonicalizationLimitError):
+        canonize_nquads(_clique_nquads(size))
+
+
+def test_poison_graph_inside_a_json_ld_document():
+    ring = [{"id": f"_:n{i}", "link": [{"id": f"_:n{j}"} for j in range(8) if j != i]}
+            for i in range(8)]
+    document = {"@context": {"link": {"@id": "https://poison.example/link", "@type": "@id"},
+                             "id": "@id"},
+                "@graph": ring}
+    with pytest.raises(CanonicalizationLimitError):
+        canonize(document)
+
+
+def test_ordinary_blank_node_graphs_still_canonicalise():
+    # two look-alike blank nodes and a short chain: needs Hash N-Degree Quads, within bounds
+    nquads = (
+        "<urn:x:a> <https://e.example/p> _:x .\n"
+        "<urn:x:a> <https://e.example/p> _:y .\n"
+        "_:x <https://e.example/q> _:z .\n"
+        "_:y <https://e.example/q> _:w .\n"
+    )
+    result = canonize_nquads(nquads)
+    assert result.count("_:c14n") == 6
+    assert canonize_nquads(nquads.replace("_:x", "_:k").replace("_:w", "_:m")) == result
+
+
+def test_work_factor_zero_refuses_any_deep_iteration():
+    nquads = "<urn:x:a> <https://e.example/p> _:x .\n<urn:x:a> <https://e.example/p> _:y .\n"
+    with pytest.raises(CanonicalizationLimitError):
+        canonize_nquads(nquads, max_work_factor=0)
