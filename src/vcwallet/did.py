@@ -63,6 +63,8 @@ _PRIVATE_METHOD_MEMBERS = frozenset(
     {"privateKeyJwk", "privateKeyMultibase", "privateKeyBase58", "privateKeyHex", "privateKeyPem"}
 )
 _ED25519_P = 2**255 - 19
+MAX_MULTIBASE_CHARS = 1024
+_BASE58BTC_RE = re.compile(r"z[1-9A-HJ-NP-Za-km-z]+")
 
 Fetch = Callable[[str], bytes]
 
@@ -147,18 +149,17 @@ def _checked_public_jwk(jwk: Any, method_id: str) -> dict[str, Any]:
     elif kty == "RSA":
         if not isinstance(jwk.get("n"), str) or not isinstance(jwk.get("e"), str):
             raise MalformedDocumentError(f"{method_id}: RSA JWK needs string 'n' and 'e'")
+    elif kty == "oct":
+        raise MalformedDocumentError(f"{method_id}: a symmetric key has no place in a DID document")
     else:
         raise UnsupportedAlgorithm(f"{method_id}: JWK key type {kty!r} is not supported")
     return copy.deepcopy(jwk)
 
 
 def _multibase_to_jwk(value: str, method_id: str) -> dict[str, Any]:
-    if not value.startswith("z"):
-        raise MalformedDocumentError(f"{method_id}: publicKeyMultibase must be base58btc ('z...')")
-    try:
-        codec, raw = multicodec.unwrap(multibase.decode(value))
-    except Exception:  # multiformats raises several unrelated types for bad input
-        raise MalformedDocumentError(f"{method_id}: publicKeyMultibase is not a multicodec key") from None
+    codec, raw = _unwrap_multikey(value, method_id)
+    if not _is_public_key_codec(codec):
+        raise MalformedDocumentError(f"{method_id}: publicKeyMultibase does not hold a public key")
     if codec.name in ("ed25519-pub", "p256-pub"):
         return PublicKey.from_raw(codec.name, raw).to_jwk()
     if codec.name == "x25519-pub":
@@ -166,6 +167,22 @@ def _multibase_to_jwk(value: str, method_id: str) -> dict[str, Any]:
             raise MalformedDocumentError(f"{method_id}: X25519 key must be 32 bytes")
         return {"kty": "OKP", "crv": "X25519", "x": _b64u(raw)}
     raise UnsupportedAlgorithm(f"{method_id}: key type {codec.name!r} is not supported")
+
+
+def _unwrap_multikey(value: str, where: str) -> tuple[multicodec.Multicodec, bytes]:
+    """Decode base58btc multibase + multicodec; raise MalformedDocumentError."""
+    # base58 decoding is quadratic, so the length is capped before decoding
+    if len(value) > MAX_MULTIBASE_CHARS or not _BASE58BTC_RE.fullmatch(value):
+        raise MalformedDocumentError(f"{where}: key is not base58btc multibase ('z...', at most {MAX_MULTIBASE_CHARS} characters)")
+    try:
+        return multicodec.unwrap(multibase.decode(value))
+    except (ValueError, KeyError):  # binascii.Error and MulticodecKeyError among them
+        raise MalformedDocumentError(f"{where}: key is not a multicodec value") from None
+
+
+def _is_public_key_codec(codec: multicodec.Multicodec) -> bool:
+    # a private key or a non-key codec (ip4, sha2-256...) in a public key slot is malformed
+    return codec.tag == "key" and codec.name.endswith("-pub")
 
 
 # -- DIDs and DID URLs ---------------------------------------------------------------------
@@ -326,13 +343,12 @@ def did_key_document(did: str, *, key_agreement: bool = True) -> dict[str, Any]:
 def _did_key_public_key(did: str) -> PublicKey:
     if not isinstance(did, str) or not did.startswith("did:key:"):
         raise ResolutionError(f"not a did:key: {str(did)[:200]!r}")
-    value = did[len("did:key:"):]
-    if not re.fullmatch(r"z[1-9A-HJ-NP-Za-km-z]+", value):
-        raise ResolutionError(f"did:key value must be base58btc multibase ('z...'): {did[:200]!r}")
     try:
-        codec, raw = multicodec.unwrap(multibase.decode(value))
-    except Exception:  # multiformats raises several unrelated types for bad input
-        raise ResolutionError(f"did:key does not hold a multicodec key: {did[:200]!r}") from None
+        codec, raw = _unwrap_multikey(did[len("did:key:"):], "did:key")
+    except MalformedDocumentError as exc:
+        raise ResolutionError(f"{exc}: {did[:200]!r}") from None
+    if not _is_public_key_codec(codec):  # not echoed: it could be a private key
+        raise ResolutionError(f"did:key holds a {codec.name!r} value, not a public key")
     if codec.name not in ("ed25519-pub", "p256-pub"):
         raise UnsupportedAlgorithm(f"did:key key type {codec.name!r} is not supported (Ed25519, P-256 only)")
     try:
