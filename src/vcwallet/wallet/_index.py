@@ -1,0 +1,182 @@
+"""The wallet's decrypted in-memory index: what each held credential is, without its
+secured form. Built once when the wallet opens (and again if another process changed
+the file), so listing, searching and narrowing a request's candidates never decrypt.
+
+Search is decrypt-and-filter in memory: the file holds no searchable token at all, so a
+copied file reveals neither types nor issuers, not even as equality patterns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialEntry:
+    """What the wallet knows about a held credential, from its decrypted index row.
+
+    ``key`` names it inside this wallet; ``credential`` is the decoded credential JSON
+    (treat it as read-only: it is the index's own copy). ``format`` is ``"di"``,
+    ``"jwt"``, ``"cose"`` or ``"sd-jwt"``.
+    """
+
+    key: str
+    format: str
+    types: tuple[str, ...]
+    issuer: str | None
+    subject_id: str | None
+    credential_id: str | None
+    valid_from: str | None
+    valid_until: str | None
+    added: str
+    summary: str
+    credential: dict[str, Any]
+
+    @property
+    def subject(self) -> dict[str, Any]:
+        """``credentialSubject`` (the first one when there are several)."""
+        subject = self.credential.get("credentialSubject")
+        if isinstance(subject, list):
+            subject = subject[0] if subject else {}
+        return subject if isinstance(subject, dict) else {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key, "format": self.format, "types": list(self.types),
+            "issuer": self.issuer, "subjectId": self.subject_id, "id": self.credential_id,
+            "validFrom": self.valid_from, "validUntil": self.valid_until,
+            "added": self.added, "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCredential(CredentialEntry):
+    """A held credential with its secured form as received and its ledger receipt.
+
+    ``raw`` is the JSON text (Data Integrity), the compact token (vc+jwt, SD-JWT with
+    every disclosure), or the COSE_Sign1 bytes (vc+cose).
+    """
+
+    raw: str | bytes = ""
+    receipt: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        document = CredentialEntry.to_json(self)
+        document["credential"] = self.credential
+        document["receipt"] = self.receipt
+        return document
+
+
+def entry_fields(entry: CredentialEntry) -> dict[str, Any]:
+    """The entry as the JSON object sealed into the index column."""
+    return {
+        "format": entry.format, "types": list(entry.types), "issuer": entry.issuer,
+        "subject_id": entry.subject_id, "credential_id": entry.credential_id,
+        "valid_from": entry.valid_from, "valid_until": entry.valid_until,
+        "added": entry.added, "summary": entry.summary, "credential": entry.credential,
+    }
+
+
+def entry_from_fields(key: str, fields: dict[str, Any]) -> CredentialEntry:
+    return CredentialEntry(
+        key=key, format=fields["format"], types=tuple(fields["types"]),
+        issuer=fields["issuer"], subject_id=fields["subject_id"],
+        credential_id=fields["credential_id"], valid_from=fields["valid_from"],
+        valid_until=fields["valid_until"], added=fields["added"],
+        summary=fields["summary"], credential=fields["credential"],
+    )
+
+
+def matches_subject(subject: Any, path: list[str], wanted: Any) -> bool:
+    """Does ``subject`` hold ``wanted`` at ``path``? Lists fan out (any element may
+    match); a dict ``wanted`` matches a dict holding at least those members."""
+    if isinstance(subject, list):
+        return any(matches_subject(item, path, wanted) for item in subject)
+    if path:
+        if not isinstance(subject, dict):
+            return False
+        value = subject.get(path[0], _MISSING)
+        return value is not _MISSING and matches_subject(value, path[1:], wanted)
+    if isinstance(wanted, dict):
+        return isinstance(subject, dict) and all(
+            matches_subject(subject.get(k, _MISSING), [], v) for k, v in wanted.items()
+        )
+    return subject is not _MISSING and _same_value(subject, wanted)
+
+
+def _same_value(held: Any, wanted: Any) -> bool:
+    # JSON equality: 3 == 3.0, but true is not 1 and "1" is not 1.
+    if isinstance(held, bool) or isinstance(wanted, bool):
+        return held is wanted
+    if isinstance(held, (int, float)) and isinstance(wanted, (int, float)):
+        return held == wanted
+    return type(held) is type(wanted) and held == wanted
+
+
+class Index:
+    """Entries in insertion order, with postings by type and by credential id."""
+
+    __slots__ = ("_by_id", "_by_type", "_entries", "_order", "_seq")
+
+    def __init__(self) -> None:
+        self._entries: dict[str, CredentialEntry] = {}
+        self._order: dict[str, int] = {}
+        self._seq = 0
+        self._by_type: dict[str, dict[str, None]] = {}
+        self._by_id: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def add(self, entry: CredentialEntry) -> None:
+        self._entries[entry.key] = entry
+        self._seq += 1
+        self._order[entry.key] = self._seq
+        for name in entry.types:
+            self._by_type.setdefault(name, {})[entry.key] = None
+        if entry.credential_id:
+            self._by_id.setdefault(entry.credential_id, entry.key)
+
+    def discard(self, key: str) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        del self._order[key]
+        for name in entry.types:
+            posting = self._by_type.get(name)
+            if posting is not None:
+                posting.pop(key, None)
+                if not posting:
+                    del self._by_type[name]
+        if entry.credential_id and self._by_id.get(entry.credential_id) == key:
+            del self._by_id[entry.credential_id]
+
+    def resolve(self, key_or_id: str) -> CredentialEntry | None:
+        """By wallet key, else by the credential's own ``id``."""
+        entry = self._entries.get(key_or_id)
+        if entry is None and key_or_id in self._by_id:
+            entry = self._entries.get(self._by_id[key_or_id])
+        return entry
+
+    def entries(self) -> list[CredentialEntry]:
+        return list(self._entries.values())
+
+    def with_types(self, types: Iterable[str]) -> Iterator[CredentialEntry]:
+        """Entries having at least one of ``types``, in insertion order."""
+        wanted = [self._by_type.get(name, {}) for name in set(types)]
+        if len(wanted) == 1:
+            keys: Iterable[str] = list(wanted[0])
+        else:
+            union: set[str] = set().union(*wanted)
+            keys = sorted(union, key=self._order.__getitem__)
+        for key in keys:
+            entry = self._entries.get(key)
+            if entry is not None:
+                yield entry
