@@ -15,6 +15,7 @@
     │   ├── CredentialRevoked
     │   ├── StatusCheckUnavailable
     │   ├── PolicyError
+    │   ├── DisclosureError           an SD-JWT disclosure that is edited, duplicated or unreferenced
     │   └── LogProofError              a Merkle proof or checkpoint does not verify
     │       ├── RootMismatch           (.expected_root, .calculated_root)
     │       ├── InconsistentLog
@@ -109,6 +110,10 @@ class StatusCheckUnavailable(VerificationError):
 
 class PolicyError(VerificationError):
     """A valid credential that the verifier's policy does not accept."""
+
+
+class DisclosureError(VerificationError):
+    """An SD-JWT disclosure that no signed digest vouches for (edited, duplicated, unreferenced)."""
 
 
 class LogProofError(VerificationError):
