@@ -64,6 +64,7 @@ _PRIVATE_METHOD_MEMBERS = frozenset(
 )
 _ED25519_P = 2**255 - 19
 MAX_MULTIBASE_CHARS = 1024
+MAX_DID_CHARS = 2048
 _BASE58BTC_RE = re.compile(r"z[1-9A-HJ-NP-Za-km-z]+")
 
 Fetch = Callable[[str], bytes]
@@ -191,7 +192,7 @@ _DID_RE = re.compile(r"did:[a-z0-9]+:(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2}|:)*(?:[A-
 
 def check_did(did: str) -> str:
     """Return ``did`` if it has DID syntax (no path, query or fragment), else raise ResolutionError."""
-    if not isinstance(did, str) or _DID_RE.fullmatch(did) is None:
+    if not isinstance(did, str) or len(did) > MAX_DID_CHARS or _DID_RE.fullmatch(did) is None:
         raise ResolutionError(f"not a DID: {str(did)[:200]!r}")
     return did
 
@@ -232,8 +233,16 @@ def parse_document(document: Any, *, did: str) -> pydid.DIDDocument:
     try:
         return pydid.DIDDocument.deserialize(document)
     except (ValueError, pydid.DIDError, pydid.DIDDocumentError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MalformedDocumentError(f"DID document of {did} is malformed: {first_line}") from None
+        raise MalformedDocumentError(f"DID document of {did} is malformed: {_pydid_reason(exc)}") from None
+
+
+def _pydid_reason(exc: Exception) -> str:
+    """The first failing location and its reason, without pydantic's echo of the input value."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for index, line in enumerate(lines):
+        if "validation error" in line and index + 2 < len(lines):
+            return f"{lines[index + 1]}: {lines[index + 2].split(' [type=')[0]}"
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 def _all_methods(document: Mapping[str, Any], did: str) -> list[Mapping[str, Any]]:
