@@ -1,0 +1,361 @@
+"""The transparency log over a store: append, tree heads, proofs, checkpoints, audit. Low level.
+
+``TransparencyLog`` holds no state of its own beyond its store and identity, so several
+processes may each open the same store. Appends go through ``LedgerStore.append``, which
+serialises writers; proofs read O(log n) stored subtree hashes (one batched read), never
+the leaves. ``audit`` is the one operation that reads everything: it recomputes the tree
+from the leaf data and compares every stored hash and every signed checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from ..errors import InvalidCheckpoint, LedgerCorrupted, LedgerError, LogProofError
+from .checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from .hashing import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    LEAF_PREFIX,
+    NODE_PREFIX,
+    consistency_ranges,
+    fold_subtrees,
+    inclusion_ranges,
+    leaf_hash,
+    node_id,
+    perfect_subtrees,
+)
+from .proof import ConsistencyProof, InclusionProof
+from .store import AppendPlan, LedgerStore, RowReader, node_location
+
+FORMAT_VERSION = b"1"
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A checkpoint and the signed note that carries it."""
+
+    checkpoint: Checkpoint
+    note: str
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """What ``audit`` checked (it raises ``LedgerCorrupted`` on the first disagreement)."""
+
+    tree_size: int
+    root_hash: bytes
+    nodes_checked: int
+    checkpoints_checked: int
+
+
+def _ids_for_ranges(ranges: Sequence[tuple[int, int]]) -> list[list[int]]:
+    return [[node_id(lv, ix) for lv, ix in perfect_subtrees(s, e)] for s, e in ranges]
+
+
+def _read_nodes(reader: RowReader, ids: Collection[int]) -> dict[int, bytes]:
+    """Stored hashes of perfect subtrees by node id, from the rows that hold them."""
+    where = {nid: node_location(nid) for nid in ids}
+    rows = reader({leaf for leaf, _ in where.values()})
+    out: dict[int, bytes] = {}
+    for nid, (leaf, level) in where.items():
+        row = rows.get(leaf)
+        if row is None:
+            continue
+        if level == 0:
+            out[nid] = leaf_hash(row[0])
+        else:
+            h = row[1][HASH_SIZE * (level - 1) : HASH_SIZE * level]
+            if len(h) == HASH_SIZE:
+                out[nid] = h
+    return out
+
+
+def _hashes_for(reader: RowReader, groups: list[list[int]]) -> list[bytes]:
+    """Fold each group of perfect-subtree ids into one hash, reading all rows at once."""
+    wanted = {i for group in groups for i in group}
+    found = _read_nodes(reader, wanted)
+    missing = wanted - found.keys()
+    if missing:
+        raise LedgerCorrupted(f"store is missing tree nodes {sorted(missing)[:5]}")
+    return [fold_subtrees([found[i] for i in group]) for group in groups]
+
+
+class TransparencyLog:
+    """An RFC 9162 Merkle log kept in ``store``, identified by ``origin`` and its checkpoint key."""
+
+    def __init__(self, store: LedgerStore, *, origin: str, public_key: Ed25519PublicKey) -> None:
+        self.store = store
+        self.origin = origin
+        self.public_key = public_key
+
+    def __repr__(self) -> str:
+        return f"TransparencyLog(origin={self.origin!r}, store={self.store!r})"
+
+    # -- opening -----------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        store: LedgerStore,
+        *,
+        origin: str,
+        public_key: Ed25519PublicKey,
+        extra_meta: dict[str, bytes] | None = None,
+    ) -> TransparencyLog:
+        """Start a new, empty log in ``store`` (``LedgerError`` if it already holds one)."""
+        if not origin or "\n" in origin or any(c.isspace() or c == "+" for c in origin):
+            raise ValueError("origin must be a non-empty name without spaces or '+'")
+        if not isinstance(public_key, Ed25519PublicKey):
+            raise TypeError("a log's checkpoint key must be an Ed25519 public key")
+        meta = dict(extra_meta or {})
+        meta.update(
+            format=FORMAT_VERSION,
+            origin=origin.encode("utf-8"),
+            public_key=public_key.public_bytes(Encoding.Raw, PublicFormat.Raw),
+        )
+        store.write_meta(meta)
+        return cls(store, origin=origin, public_key=public_key)
+
+    @classmethod
+    def open(cls, store: LedgerStore) -> TransparencyLog:
+        """The log kept in ``store``; ``LedgerError`` if there is none."""
+        meta = store.read_meta()
+        if not meta:
+            raise LedgerError("the store holds no ledger (run `vcwallet ledger init` first)")
+        if meta.get("format") != FORMAT_VERSION:
+            raise LedgerError(f"unsupported ledger format {meta.get('format')!r}")
+        try:
+            origin = meta["origin"].decode("utf-8")
+            public_key = Ed25519PublicKey.from_public_bytes(meta["public_key"])
+        except (KeyError, UnicodeDecodeError, ValueError):
+            raise LedgerCorrupted("ledger metadata is damaged") from None
+        return cls(store, origin=origin, public_key=public_key)
+
+    # -- appending -----------------------------------------------------------------------------
+    def append(self, data: bytes) -> int:
+        """Append one leaf durably; its index."""
+        return self.append_batch([data]).start
+
+    def append_batch(self, entries: Sequence[bytes]) -> range:
+        """Append ``entries`` as consecutive leaves in one durable transaction; their indexes."""
+        datas = [bytes(d) for d in entries if isinstance(d, (bytes, bytearray))]
+        if len(datas) != len(entries):
+            raise TypeError("ledger entries must be bytes")
+        if not datas:
+            size = self.size()
+            return range(size, size)
+        sha256 = hashlib.sha256
+        hashes = [sha256(LEAF_PREFIX + d).digest() for d in datas]  # outside the write lock
+        plan = self.store.append(lambda size, reader: _plan(size, reader, hashes, datas))
+        return range(plan.start, plan.start + len(plan.leaves))
+
+    # -- reading ----------------------------------------------------------------------------
+    def size(self) -> int:
+        return self.store.tree_size()
+
+    def _size_arg(self, tree_size: int | None) -> int:
+        current = self.size()
+        if tree_size is None:
+            return current
+        if tree_size < 0 or tree_size > current:
+            raise LedgerError(f"tree size {tree_size} is not between 0 and {current}")
+        return tree_size
+
+    def root_hash(self, tree_size: int | None = None) -> bytes:
+        """MTH(D[0:tree_size]) from stored subtree hashes (default: the current size)."""
+        size = self._size_arg(tree_size)
+        if size == 0:
+            return EMPTY_ROOT
+        return _hashes_for(self.store.rows, _ids_for_ranges([(0, size)]))[0]
+
+    def leaf(self, index: int) -> tuple[bytes, bytes]:
+        """(leaf hash, data) of leaf ``index``."""
+        row = self.store.rows([index]).get(index)
+        if row is None:
+            raise LedgerError(f"no leaf {index} in a log of {self.size()} leaves")
+        return leaf_hash(row[0]), row[0]
+
+    def find_leaf(self, wanted: bytes) -> int:
+        """The index of the first leaf with hash ``wanted``; ``LedgerError`` if none."""
+        candidates = sorted(self.store.leaf_candidates(bytes(wanted)))
+        rows = self.store.rows(candidates)
+        for index in candidates:
+            if index in rows and leaf_hash(rows[index][0]) == wanted:
+                return index
+        raise LedgerError(f"leaf hash {bytes(wanted).hex()} is not in the log")
+
+    def inclusion_proof(self, leaf_index: int, tree_size: int | None = None) -> InclusionProof:
+        """PATH(leaf_index, D[0:tree_size]) from at most 2*log2(n) stored hashes."""
+        size = self._size_arg(tree_size)
+        if not 0 <= leaf_index < size:
+            raise LedgerError(f"leaf index {leaf_index} is not below tree size {size}")
+        groups = [[node_id(0, leaf_index)], *_ids_for_ranges(inclusion_ranges(leaf_index, size))]
+        hashes = _hashes_for(self.store.rows, groups)
+        return InclusionProof(leaf_index, size, hashes[0], tuple(hashes[1:]))
+
+    def consistency_proof(self, first: int, second: int | None = None) -> ConsistencyProof:
+        """PROOF(first, D[0:second]) from stored hashes (``0 < first <= second``)."""
+        size = self._size_arg(second)
+        if not 0 < first <= size:
+            raise LedgerError(f"no consistency proof from size {first} to {size}")
+        if first == size:
+            return ConsistencyProof(first, size, ())
+        groups = _ids_for_ranges(consistency_ranges(first, size))
+        return ConsistencyProof(first, size, tuple(_hashes_for(self.store.rows, groups)))
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def checkpoints(self) -> list[SignedCheckpoint]:
+        """Every checkpoint this log has signed, smallest first, each re-verified."""
+        return [
+            SignedCheckpoint(self._open_stored(size, root, note), note)
+            for size, root, note in self.store.checkpoints()
+        ]
+
+    def latest_checkpoint(self) -> SignedCheckpoint | None:
+        rows = self.store.checkpoints()
+        if not rows:
+            return None
+        size, root, note = rows[-1]
+        return SignedCheckpoint(self._open_stored(size, root, note), note)
+
+    def checkpoint_at(self, tree_size: int) -> SignedCheckpoint | None:
+        for size, root, note in self.store.checkpoints():
+            if size == tree_size:
+                return SignedCheckpoint(self._open_stored(size, root, note), note)
+        return None
+
+    def _open_stored(self, size: int, root: bytes, note: str) -> Checkpoint:
+        try:
+            cp = open_checkpoint(note, self.public_key, origin=self.origin)
+        except InvalidCheckpoint as exc:
+            raise LedgerCorrupted(f"stored checkpoint at size {size} is invalid: {exc}") from None
+        if cp.tree_size != size or cp.root_hash != root:
+            raise LedgerCorrupted(f"stored checkpoint row at size {size} disagrees with its note")
+        return cp
+
+    def sign_checkpoint(
+        self, private_key: Ed25519PrivateKey, *, tree_size: int | None = None
+    ) -> SignedCheckpoint:
+        """Sign and store a checkpoint, after checking it extends every one signed before.
+
+        A log must never sign two inconsistent checkpoints: if the stored tree no longer
+        matches an earlier signed root (rows edited, store truncated), this raises
+        ``LedgerCorrupted`` instead of signing.
+        """
+        if private_key.public_key().public_bytes(
+            Encoding.Raw, PublicFormat.Raw
+        ) != self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw):
+            raise LedgerError("this key is not the log's checkpoint key")
+        size = self._size_arg(tree_size)
+        existing = self.checkpoint_at(size)
+        if existing is not None and existing.checkpoint.root_hash == self.root_hash(size):
+            return existing
+        for earlier in self.checkpoints():
+            self._check_still_consistent(earlier.checkpoint, size)
+        checkpoint = Checkpoint(self.origin, size, self.root_hash(size))
+        note = sign_checkpoint(checkpoint, private_key)
+        self.store.add_checkpoint(size, checkpoint.root_hash, note)
+        return SignedCheckpoint(checkpoint, note)
+
+    def _check_still_consistent(self, earlier: Checkpoint, size: int) -> None:
+        current = self.size()
+        if earlier.tree_size > current:
+            raise LedgerCorrupted(
+                f"store has {current} leaves but a checkpoint was signed at {earlier.tree_size}"
+            )
+        if earlier.tree_size <= size and self.root_hash(earlier.tree_size) != earlier.root_hash:
+            raise LedgerCorrupted(
+                f"stored tree no longer matches the checkpoint signed at {earlier.tree_size}"
+            )
+
+    # -- audit --------------------------------------------------------------------------------
+    def audit(self) -> AuditReport:
+        """Recompute the whole tree from leaf data; check every stored hash and checkpoint."""
+        stored_checkpoints = self.checkpoints()
+        wanted_roots = {cp.checkpoint.tree_size for cp in stored_checkpoints}
+        roots: dict[int, bytes] = {0: EMPTY_ROOT}
+        frontier: list[bytes] = []
+        nodes = expected = 0
+        for index, data, completed in self.store.scan_leaves():
+            if index != expected:
+                raise LedgerCorrupted(f"leaf {expected} is missing (next stored is {index})")
+            recomputed = _push(frontier, index, leaf_hash(data))
+            if recomputed != completed:
+                raise LedgerCorrupted(
+                    f"leaf {index}: stored subtree hashes differ from those recomputed from data"
+                )
+            nodes += len(completed) // HASH_SIZE
+            expected += 1
+            if expected in wanted_roots:
+                roots[expected] = fold_subtrees(frontier)
+        leaf_rows, index_rows = self.store.count_rows()
+        if leaf_rows != expected or index_rows != expected:
+            raise LedgerCorrupted(
+                f"{leaf_rows} leaf rows and {index_rows} hash-index rows for {expected} leaves"
+            )
+        for signed in stored_checkpoints:
+            cp = signed.checkpoint
+            if cp.tree_size not in roots:
+                raise LedgerCorrupted(
+                    f"checkpoint signed at size {cp.tree_size} but only {expected} leaves stored"
+                )
+            if roots[cp.tree_size] != cp.root_hash:
+                raise LedgerCorrupted(
+                    f"recomputed root at size {cp.tree_size} differs from its signed checkpoint"
+                )
+        return AuditReport(expected, fold_subtrees(frontier), nodes, len(stored_checkpoints))
+
+
+def _push(frontier: list[bytes], index: int, h: bytes) -> bytes:
+    """Add leaf ``index`` to the right edge; the hashes of the perfect subtrees it completes."""
+    frontier.append(h)
+    completed = b""
+    while index & 1:
+        right = frontier.pop()
+        node = hashlib.sha256(NODE_PREFIX + frontier[-1] + right).digest()
+        frontier[-1] = node
+        completed += node
+        index >>= 1
+    return completed
+
+
+def _plan(
+    size: int, reader: RowReader, hashes: list[bytes], datas: list[bytes]
+) -> AppendPlan:
+    """The rows appending ``datas`` after ``size`` leaves writes (runs under the write lock)."""
+    ids = [node_id(lv, ix) for lv, ix in perfect_subtrees(0, size)]
+    found = _read_nodes(reader, ids)
+    if len(found) != len(ids):
+        raise LedgerCorrupted("store is missing right-edge tree nodes")
+    frontier = [found[i] for i in ids]
+    sha256 = hashlib.sha256
+    rows = []
+    for index, (h, data) in enumerate(zip(hashes, datas), size):  # hot loop: kept flat
+        frontier.append(h)
+        completed = b""
+        while index & 1:
+            right = frontier.pop()
+            node = sha256(NODE_PREFIX + frontier[-1] + right).digest()
+            frontier[-1] = node
+            completed += node
+            index >>= 1
+        rows.append((h, data, completed))
+    return AppendPlan(size, rows)
+
+
+def verify_proof_against_checkpoint(
+    proof: InclusionProof, note: str, public_key: Ed25519PublicKey, *, origin: str | None = None
+) -> Checkpoint:
+    """Check ``note``'s signature, then that ``proof`` leads to its root at its size."""
+    cp = open_checkpoint(note, public_key, origin=origin)
+    if cp.tree_size != proof.tree_size:
+        raise LogProofError(
+            f"proof is for tree size {proof.tree_size}, checkpoint for {cp.tree_size}"
+        )
+    proof.verify(cp.root_hash)
+    return cp

@@ -1,0 +1,187 @@
+"""The embedded ledger store: one SQLite file. Low level.
+
+WAL journal with ``synchronous=FULL``: a commit that returned is on disk and survives a
+crash or SIGKILL of the writer. Appends run in ``BEGIN IMMEDIATE`` transactions, which take
+SQLite's single write lock before the tree size is read, so concurrent appenders (threads or
+processes) serialise into one history. One whole batch is one transaction (one fsync).
+
+Tables: ``leaves(idx, data, subtrees)`` keyed by index (the rowid; ``subtrees`` holds the
+hashes of the perfect subtrees the leaf completes, see ``store.py``), ``by_hash(prefix,
+idx)`` (the first 8 bytes of each leaf hash as a signed integer, for ``find_leaf``; a clustered
+WITHOUT ROWID table, cheaper to grow than an index on 32-byte blobs), ``checkpoints`` and
+``meta``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import struct
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import LedgerCorrupted, LedgerError
+from .store import AppendPlan, Planner
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS leaves (idx INTEGER PRIMARY KEY, data BLOB NOT NULL,
+                                   subtrees BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS by_hash (prefix INTEGER NOT NULL, idx INTEGER NOT NULL,
+                                    PRIMARY KEY (prefix, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (tree_size INTEGER PRIMARY KEY, root BLOB NOT NULL,
+                                        note TEXT NOT NULL);
+"""
+_IN_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
+BUSY_TIMEOUT_MS = 60_000
+CACHE_KIB = 131_072  # page cache, so the hash index grows without rereading pages
+
+
+_PREFIX = struct.Struct(">q")
+
+
+def hash_prefix(leaf_hash: bytes) -> int:
+    """The signed 64-bit integer the hash index keys a leaf hash by."""
+    return int(_PREFIX.unpack_from(leaf_hash)[0])
+
+
+@contextmanager
+def _translate() -> Iterator[None]:
+    """sqlite3 errors become ledger errors; a damaged file is reported as corruption."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, (sqlite3.OperationalError, sqlite3.IntegrityError)):
+            raise LedgerError(f"SQLite ledger store: {exc}") from None
+        raise LedgerCorrupted(f"SQLite ledger store is damaged: {exc}") from None
+
+
+class SqliteStore:
+    """A ledger kept in the SQLite file at ``path`` (created only when ``create``)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = False) -> None:
+        self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise LedgerError(f"no ledger store at {self.path}")
+        with _translate():
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+                if create:
+                    self._db.executescript(_SCHEMA)
+            except BaseException:
+                self._db.close()
+                raise
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- metadata ---------------------------------------------------------------------------
+    def read_meta(self) -> dict[str, bytes]:
+        with _translate():
+            try:
+                rows = self._db.execute("SELECT key, value FROM meta").fetchall()
+            except sqlite3.OperationalError:
+                return {}  # a SQLite file without our tables holds no ledger
+        return {str(k): bytes(v) for k, v in rows}
+
+    def write_meta(self, meta: Mapping[str, bytes]) -> None:
+        with _translate(), self._transaction():
+            if self._db.execute("SELECT count(*) FROM meta").fetchone()[0]:
+                raise LedgerError(f"{self.path} already holds a ledger")
+            self._db.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")  # SQLite's one write lock, taken up front
+        try:
+            yield
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+    # -- tree --------------------------------------------------------------------------------
+    def tree_size(self) -> int:
+        with _translate():
+            (top,) = self._db.execute("SELECT max(idx) FROM leaves").fetchone()
+        return 0 if top is None else int(top) + 1
+
+    def rows(self, indexes: Collection[int]) -> dict[int, tuple[bytes, bytes]]:
+        wanted = list(indexes)
+        out: dict[int, tuple[bytes, bytes]] = {}
+        with _translate():
+            for i in range(0, len(wanted), _IN_CHUNK):
+                part = wanted[i : i + _IN_CHUNK]
+                marks = ",".join("?" * len(part))
+                sql = f"SELECT idx, data, subtrees FROM leaves WHERE idx IN ({marks})"
+                for idx, data, subtrees in self._db.execute(sql, part):
+                    out[int(idx)] = (bytes(data), bytes(subtrees))
+        return out
+
+    def leaf_candidates(self, leaf_hash: bytes) -> list[int]:
+        with _translate():
+            rows = self._db.execute(
+                "SELECT idx FROM by_hash WHERE prefix = ?", (hash_prefix(leaf_hash),)
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def append(self, planner: Planner) -> AppendPlan:
+        with _translate(), self._transaction():
+            plan = planner(self.tree_size(), self.rows)
+            start = plan.start
+            self._db.executemany(
+                "INSERT INTO leaves (idx, data, subtrees) VALUES (?, ?, ?)",
+                [(i, d, c) for i, (_, d, c) in enumerate(plan.leaves, start)],
+            )
+            self._db.executemany(
+                "INSERT INTO by_hash (prefix, idx) VALUES (?, ?)",
+                [(_PREFIX.unpack_from(h)[0], i) for i, (h, _, _) in enumerate(plan.leaves, start)],
+            )
+        return plan
+
+    def scan_leaves(self, start: int = 0) -> Iterator[tuple[int, bytes, bytes]]:
+        with _translate():
+            cursor = self._db.execute(
+                "SELECT idx, data, subtrees FROM leaves WHERE idx >= ? ORDER BY idx", (start,)
+            )
+            while batch := cursor.fetchmany(4096):
+                for idx, data, subtrees in batch:
+                    yield int(idx), bytes(data), bytes(subtrees)
+
+    def count_rows(self) -> tuple[int, int]:
+        with _translate():
+            (leaves,) = self._db.execute("SELECT count(*) FROM leaves").fetchone()
+            (indexed,) = self._db.execute("SELECT count(*) FROM by_hash").fetchone()
+        return int(leaves), int(indexed)
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def add_checkpoint(self, tree_size: int, root_hash: bytes, note: str) -> None:
+        with _translate():
+            self._db.execute(
+                "INSERT OR IGNORE INTO checkpoints (tree_size, root, note) VALUES (?, ?, ?)",
+                (tree_size, root_hash, note),
+            )
+
+    def checkpoints(self) -> list[tuple[int, bytes, str]]:
+        with _translate():
+            rows = self._db.execute(
+                "SELECT tree_size, root, note FROM checkpoints ORDER BY tree_size"
+            ).fetchall()
+        return [(int(s), bytes(r), str(n)) for s, r, n in rows]
