@@ -422,6 +422,11 @@ def test_verification_method_is_hashable_and_comparable() -> None:
                                                        "privateKeyMultibase": "z3u2en7t5LR2WtQH5PfsqMWo"}]},
             id="private-multibase",
         ),
+        pytest.param(
+            lambda d, k: {**d, "capabilityInvocation": [{"id": "#p", "type": "Multikey", "controller": WEB_DID,
+                                                         "publicKeyMultibase": PRIVATE_MULTIBASE}]},
+            id="private-key-as-public-multibase-in-another-method",
+        ),
     ],
 )
 def test_refused_documents(mutate: Callable[[dict[str, Any], KeyPair], Any]) -> None:
@@ -432,6 +437,7 @@ def test_refused_documents(mutate: Callable[[dict[str, Any], KeyPair], Any]) -> 
         StaticResolver({WEB_DID: mutate(good, pair)}).verification_method(f"{WEB_DID}#k", "assertionMethod")
     private_d = pair.private_jwk()["d"]
     assert private_d not in str(info.value)
+    assert PRIVATE_MULTIBASE not in str(info.value)
 
 
 @pytest.mark.parametrize("did", ["did:example:123", "did:ethr:0xabc", "did:peer:2.Ez6LS"])

@@ -128,6 +128,15 @@ def _refuse_private_members(method: Mapping[str, Any], method_id: str) -> None:
     found = _PRIVATE_METHOD_MEMBERS & set(method)
     if found:
         raise MalformedDocumentError(f"{method_id}: DID document carries private key material ({sorted(found)})")
+    value = method.get("publicKeyMultibase")
+    if isinstance(value, str):
+        try:
+            codec, _ = _unwrap_multikey(value, method_id)
+        except MalformedDocumentError:
+            pass  # reported when the method is used; here we only look for private keys
+        else:
+            if codec.tag == "key" and codec.name.endswith("-priv"):
+                raise MalformedDocumentError(f"{method_id}: publicKeyMultibase holds a private key")
     jwk = method.get("publicKeyJwk")
     if isinstance(jwk, Mapping):
         private = _PRIVATE_JWK_MEMBERS & set(jwk)
