@@ -294,6 +294,39 @@ def test_candidates_narrow_by_type_format_and_issuer(wallet: Wallet) -> None:
     assert first.subject["degree"]["type"] == "BachelorDegree"
 
 
+def test_alg_is_recorded(wallet: Wallet) -> None:
+    assert add_diploma(wallet).alg == "EdDSA"
+    stored = wallet.add(sign_cose(INSTITUTE, badge(wallet.holder_did)), verify=verify, now=NOW)
+    assert stored.alg == "ES256"
+    assert [e.alg for e in wallet.list()] == ["EdDSA", "ES256"]
+
+
+DEGREE_REQUEST = {"presentation_definition": {"id": "hire", "input_descriptors": [
+    {"id": "degree", "constraints": {"fields": [
+        {"path": ["$.type"], "filter": {"type": "array",
+                                        "contains": {"const": "UniversityDegreeCredential"}}},
+        {"path": ["$.credentialSubject.degree.name"],
+         "filter": {"type": "string", "pattern": "컴퓨터공학$"}},
+    ]}},
+]}}
+
+
+def test_request_index_answers_queries_and_stays_current(wallet: Wallet) -> None:
+    from vcwallet.errors import UnmetRequirement
+    from vcwallet.queries import select
+
+    add_diploma(wallet, serial=1, major="전자공학")
+    with pytest.raises(UnmetRequirement):
+        select(DEGREE_REQUEST, wallet.request_index())
+    wanted = add_diploma(wallet, serial=2)  # added after the index was built
+    selection = select(DEGREE_REQUEST, wallet.request_index())
+    assert selection.keys == (wanted.key,)
+    assert selection["degree"].candidate.alg == "EdDSA"
+    wallet.remove(wanted.key)
+    with pytest.raises(UnmetRequirement):
+        select(DEGREE_REQUEST, wallet.request_index())
+
+
 # -- secrecy and integrity at rest -----------------------------------------------------------
 def _file_bytes(path: Path) -> bytes:
     return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())

@@ -21,7 +21,8 @@ class CredentialEntry:
 
     ``key`` names it inside this wallet; ``credential`` is the decoded credential JSON
     (treat it as read-only: it is the index's own copy). ``format`` is ``"di"``,
-    ``"jwt"``, ``"cose"`` or ``"sd-jwt"``.
+    ``"jwt"``, ``"cose"`` or ``"sd-jwt"``; ``alg`` the JWS / COSE algorithm or the Data
+    Integrity cryptosuite it was secured with.
     """
 
     key: str
@@ -34,6 +35,7 @@ class CredentialEntry:
     valid_until: str | None
     added: str
     summary: str
+    alg: str | None
     credential: dict[str, Any]
 
     @property
@@ -49,7 +51,7 @@ class CredentialEntry:
             "key": self.key, "format": self.format, "types": list(self.types),
             "issuer": self.issuer, "subjectId": self.subject_id, "id": self.credential_id,
             "validFrom": self.valid_from, "validUntil": self.valid_until,
-            "added": self.added, "summary": self.summary,
+            "added": self.added, "summary": self.summary, "alg": self.alg,
         }
 
 
@@ -77,7 +79,8 @@ def entry_fields(entry: CredentialEntry) -> dict[str, Any]:
         "format": entry.format, "types": list(entry.types), "issuer": entry.issuer,
         "subject_id": entry.subject_id, "credential_id": entry.credential_id,
         "valid_from": entry.valid_from, "valid_until": entry.valid_until,
-        "added": entry.added, "summary": entry.summary, "credential": entry.credential,
+        "added": entry.added, "summary": entry.summary, "alg": entry.alg,
+        "credential": entry.credential,
     }
 
 
@@ -87,7 +90,7 @@ def entry_from_fields(key: str, fields: dict[str, Any]) -> CredentialEntry:
         issuer=fields["issuer"], subject_id=fields["subject_id"],
         credential_id=fields["credential_id"], valid_from=fields["valid_from"],
         valid_until=fields["valid_until"], added=fields["added"],
-        summary=fields["summary"], credential=fields["credential"],
+        summary=fields["summary"], alg=fields.get("alg"), credential=fields["credential"],
     )
 
 

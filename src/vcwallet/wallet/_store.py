@@ -29,7 +29,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
+
+import cbor2
 
 from .. import _json
 from ..errors import (
@@ -40,6 +42,9 @@ from ..errors import (
     WalletLocked,
 )
 from ..keys import KeyPair, KeyType
+
+if TYPE_CHECKING:
+    from ..queries import Candidate, CandidateIndex
 from ._crypto import (
     KdfParams,
     RecordCipher,
@@ -117,6 +122,7 @@ class Wallet:
         self._holder = holder
         self._index = Index()
         self._data_version = -1
+        self._requests: CandidateIndex | None = None
 
     # -- opening and closing ----------------------------------------------------------
     @classmethod
@@ -190,6 +196,7 @@ class Wallet:
             self._conn.close()
             self._conn = None
             self._index = Index()
+            self._requests = None
 
     def __enter__(self) -> Self:
         return self
@@ -252,6 +259,8 @@ class Wallet:
             entry = self._resolve(key)
             conn.execute("DELETE FROM credentials WHERE key = ?", (entry.key,))
         self._index.discard(entry.key)
+        if self._requests is not None:
+            self._requests.discard(entry.key)
 
     # -- reading ----------------------------------------------------------------------
     def list(self) -> list[CredentialEntry]:
@@ -308,6 +317,18 @@ class Wallet:
             if issuer_set and entry.issuer not in issuer_set:
                 continue
             yield entry
+
+    def request_index(self) -> CandidateIndex:
+        """The held credentials as a :class:`vcwallet.queries.CandidateSource`, to hand
+        to ``queries.select``. Built on first use from the in-memory index (no
+        decryption), then kept current by add / remove."""
+        self._sync()
+        if self._requests is None:
+            from ..queries import CandidateIndex
+
+            self._requests = CandidateIndex.of(
+                c for c in map(_candidate, self._index.entries()) if c is not None)
+        return self._requests
 
     # -- passphrase and backups -------------------------------------------------------
     def change_passphrase(self, current: str, new: str, *, kdf: KdfParams | None = None) -> None:
@@ -382,6 +403,7 @@ class Wallet:
         for key, sealed in self._query("SELECT key, entry FROM credentials ORDER BY seq"):
             index.add(self._open_entry(key, sealed))
         self._index, self._data_version = index, version
+        self._requests = None
 
     def _resolve(self, key: str) -> CredentialEntry:
         entry = self._index.resolve(key) if isinstance(key, str) else None
@@ -413,8 +435,7 @@ class Wallet:
             conn.executemany(
                 "INSERT INTO credentials(key, entry, body) VALUES (?, ?, ?)",
                 [(item.entry.key, item.entry_blob, item.body_blob) for item in fresh])
-        for item in fresh:
-            self._index.add(item.entry)
+        self._remember(item.entry for item in fresh)
         return len(fresh)
 
     def _absorb(self, source: Wallet) -> int:
@@ -431,9 +452,15 @@ class Wallet:
                     "INSERT INTO credentials(key, entry, body) VALUES (?, ?, ?)",
                     [(item.entry.key, item.entry_blob, item.body_blob) for item in sealed])
                 fresh.update((item.entry.key, item.entry) for item in sealed)
-        for entry in fresh.values():
-            self._index.add(entry)
+        self._remember(fresh.values())
         return len(fresh)
+
+    def _remember(self, entries: Iterable[CredentialEntry]) -> None:
+        for entry in entries:
+            self._index.add(entry)
+            candidate = _candidate(entry) if self._requests is not None else None
+            if candidate is not None and self._requests is not None:
+                self._requests.add(candidate)
 
     def _reseal_from(self, source: Wallet) -> Callable[[tuple[str, bytes, bytes]], _Sealed]:
         def reseal(row: tuple[str, bytes, bytes]) -> _Sealed:
@@ -458,7 +485,7 @@ class Wallet:
         outcome = _verified(credential, verify, now)
         raw = _raw_form(credential, outcome.format)
         entry = _describe(self._cipher.record_key(_identity(raw, outcome.format)), outcome,
-                          now)
+                          _alg_of(raw, outcome.format), now)
         return self._seal_entry(entry, raw, receipt)
 
     def _seal_entry(self, entry: CredentialEntry, raw: str | bytes,
@@ -591,7 +618,8 @@ def _identity(raw: str | bytes, fmt: str) -> bytes:
     return fmt.encode("ascii", "replace") + b"\x00" + data
 
 
-def _describe(key: str, outcome: VerificationOutcome, now: datetime | None) -> CredentialEntry:
+def _describe(key: str, outcome: VerificationOutcome, alg: str | None,
+              now: datetime | None) -> CredentialEntry:
     credential = outcome.credential
     assert isinstance(credential, dict)
     types = tuple(getattr(outcome, "types", ()) or _strings(credential.get("type")))
@@ -609,8 +637,41 @@ def _describe(key: str, outcome: VerificationOutcome, now: datetime | None) -> C
         valid_from=_text(credential.get("validFrom", credential.get("issuanceDate"))),
         valid_until=_text(credential.get("validUntil", credential.get("expirationDate"))),
         added=moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        summary=summary, credential=credential,
+        summary=summary, alg=alg, credential=credential,
     )
+
+
+_COSE_ALGS = {-7: "ES256", -8: "EdDSA", -9: "ESP256", -19: "Ed25519", -35: "ES384"}
+
+
+def _alg_of(raw: str | bytes, fmt: str) -> str | None:
+    """Peek (after verification) at how the credential was secured, for requests that
+    restrict algorithms: the JWS / COSE ``alg`` or the Data Integrity cryptosuite."""
+    try:
+        if fmt in ("jwt", "sd-jwt") and isinstance(raw, str):
+            segment = raw.split("~", 1)[0].split(".", 1)[0]
+            header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+            return _text(header.get("alg"))
+        if fmt == "di" and isinstance(raw, str):
+            proof = json.loads(raw).get("proof")
+            proof = proof[0] if isinstance(proof, list) and proof else proof
+            return _text(proof.get("cryptosuite")) if isinstance(proof, dict) else None
+        if fmt == "cose":
+            data = raw if isinstance(raw, bytes) else base64.b64decode(raw)
+            protected = cbor2.loads(cbor2.loads(data).value[0])
+            return _COSE_ALGS.get(protected.get(1))
+    except (ValueError, TypeError, AttributeError, IndexError, cbor2.CBORError):
+        return None
+    return None
+
+
+def _candidate(entry: CredentialEntry) -> Candidate | None:
+    from ..queries import Candidate
+
+    try:
+        return Candidate(entry.key, entry.format, entry.credential, alg=entry.alg)
+    except ValueError:  # a format the request engine has no name for: it cannot be asked
+        return None
 
 
 def _text(value: Any) -> str | None:
