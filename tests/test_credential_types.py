@@ -215,17 +215,35 @@ def test_ob3_badge_shape() -> None:
     assert ob + "awardedDate" in expanded
 
 
-def test_diploma_shape_and_honours_term() -> None:
+def test_diploma_shape_and_honours_as_an_ob3_result() -> None:
     credential = build("diploma")
-    achievement = credential["credentialSubject"]["achievement"]
+    assert credential["@context"] == [
+        "https://www.w3.org/ns/credentials/v2",
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+    ]
+    subject = credential["credentialSubject"]
+    achievement = subject["achievement"]
     assert achievement["achievementType"] == "BachelorDegree"
+    assert achievement["fieldOfStudy"] == "컴퓨터공학 (Computer Science)"
     assert achievement["creator"]["type"] == ["Profile"]
+    assert "honours" not in subject
+    description = achievement["resultDescription"][0]
+    assert description["name"] == "Honours"
+    assert subject["result"] == [{"type": ["Result"], "resultDescription": description["id"], "value": "최우등"}]
     expanded = expand(credential)[0]
-    subject = expanded["https://www.w3.org/2018/credentials#credentialSubject"][0]
-    assert subject["https://w3id.org/vcwallet/vocab#honours"] == [{"@value": "최우등"}]
-    assert expanded["https://purl.imsglobal.org/spec/vc/ob/vocab.html#awardedDate"][0]["@value"] == (
-        "2026-02-20T00:00:00+09:00"
-    )
+    ob = "https://purl.imsglobal.org/spec/vc/ob/vocab.html#"
+    assert expanded[ob + "awardedDate"][0]["@value"] == "2026-02-20T00:00:00+09:00"
+    result = expanded["https://www.w3.org/2018/credentials#credentialSubject"][0][ob + "result"][0]
+    assert result["https://schema.org/value"] == [{"@value": "최우등"}]
+
+
+def test_diploma_without_honours_still_describes_them() -> None:
+    subject = example("diploma")
+    del subject["honours"]
+    credential = build("diploma", subject)
+    assert "result" not in credential["credentialSubject"]
+    assert credential["credentialSubject"]["achievement"]["resultDescription"][0]["name"] == "Honours"
+    assert credential_type("diploma").summary(credential).endswith("to 김민준")
 
 
 def test_achievement_without_id_gets_a_stable_one() -> None:
@@ -587,3 +605,12 @@ def test_schema_files_are_2020_12_and_shipped_in_the_package(name: str) -> None:
     assert top == schema
     schema["title"] = "changed"
     assert kind.schema()["title"] != "changed"
+
+
+def test_battery_issuer_object_may_only_carry_defined_terms() -> None:
+    with pytest.raises(SchemaValidationError) as info:
+        build("battery", issuer={"id": ISSUER, "name": "이브이체크", "url": "https://evcheck.example.kr"})
+    assert info.value.path == "$.issuer"
+    named = build("battery", issuer={"id": ISSUER, "name": "이브이체크", "description": "배터리 진단"}, issuer_name=None)
+    assert named["issuer"] == {"id": ISSUER, "name": "이브이체크", "description": "배터리 진단"}
+    assert_fully_expands(named)
