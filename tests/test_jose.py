@@ -169,8 +169,11 @@ def rsa_issuer():
         "verificationMethod": [{
             "id": f"{did}#key-1", "type": "JsonWebKey", "controller": did,
             "publicKeyJwk": {"kty": "RSA", "n": public["n"], "e": public["e"]},
+        }, {
+            "id": f"{did}#key-2", "type": "JsonWebKey", "controller": did,
+            "publicKeyJwk": {"kty": "RSA", "n": public["n"], "e": public["e"], "alg": "PS256"},
         }],
-        "assertionMethod": [f"{did}#key-1"],
+        "assertionMethod": [f"{did}#key-1", f"{did}#key-2"],
     }
     return key, did, StaticResolver({did: document})
 
@@ -191,6 +194,14 @@ def test_rs256_open_badge_from_did_web_verifies(rsa_issuer):
     tampered = token[:-6] + ("AAAAAA" if token[-6:] != "AAAAAA" else "BBBBBB")
     with pytest.raises((InvalidSignature, MalformedDocumentError)):
         jose.verify_vc_jwt(tampered, resolver=static)
+
+
+def test_rsa_key_published_for_another_alg_is_refused(rsa_issuer):
+    key, did, static = rsa_issuer
+    token = jwcrypto_token(key, {"alg": "RS256", "typ": "vc+jwt", "kid": f"{did}#key-2"},
+                           credential_for(did))
+    with pytest.raises(UnsupportedAlgorithm, match="PS256"):
+        jose.verify_vc_jwt(token, resolver=static)
 
 
 def test_rs256_needs_a_2048_bit_key():
@@ -240,6 +251,20 @@ def test_alg_must_fit_the_key(resolver):
     token = forge(vc_header(ed, kid, alg="ES256"), credential_for(ed.did_key), ed)
     with pytest.raises(UnsupportedAlgorithm, match="does not fit"):
         jose.verify_vc_jwt(token, resolver=resolver)
+
+
+def test_a_jwk_that_names_another_alg_or_use_is_refused(issuer):
+    pair, _ = issuer
+    token = jose.sign_jws({"a": 1}, pair, header={"typ": "vc+jwt"})
+    other = "ES256" if pair.key_type is KeyType.ED25519 else "EdDSA"
+    jwk_dict = pair.public_key.to_jwk()
+    assert jose.verify_jws(token, dict(jwk_dict, alg=pair.key_type.jws_alg), expected_typ="vc+jwt")
+    with pytest.raises(UnsupportedAlgorithm, match="JWK is for"):
+        jose.verify_jws(token, dict(jwk_dict, alg=other), expected_typ="vc+jwt")
+    with pytest.raises(MalformedDocumentError, match="use"):
+        jose.verify_jws(token, dict(jwk_dict, use="enc"), expected_typ="vc+jwt")
+    with pytest.raises(TypeError):
+        jose.verify_jws(token, "not a key", expected_typ="vc+jwt")  # type: ignore[arg-type]
 
 
 def test_allow_list_can_be_narrowed_not_widened(issuer):

@@ -180,7 +180,8 @@ def _header_alg(protected: Mapping[Any, Any]) -> str:
     alg = protected.get(ALG)
     if alg is None:
         raise MalformedDocumentError("COSE protected header has no alg (1)")
-    if isinstance(alg, bool) or alg not in COSE_ALGS:
+    # an int test first: a CBOR array or map here is unhashable and would crash a dict lookup
+    if not isinstance(alg, int) or isinstance(alg, bool) or alg not in COSE_ALGS:
         raise UnsupportedAlgorithm(
             f"COSE alg {alg!r} is not in the allow-list {sorted(COSE_ALGS)} (EdDSA, ES256)"
         )

@@ -156,8 +156,8 @@ def sign_jws(payload: Mapping[str, Any], signer: Signer, *, header: Mapping[str,
     ``alg`` in it must agree with the key. Payload text is UTF-8 JSON with non-ASCII kept
     as is, signed exactly as given (NFC normalisation is the caller's business).
     """
-    if not isinstance(payload, Mapping):
-        raise TypeError("JWS payload must be a JSON object (a dict)")
+    if not isinstance(payload, Mapping) or not isinstance(header, Mapping):
+        raise TypeError("JWS payload and header must be JSON objects (dicts)")
     alg = KeyType(signer.key_type).jws_alg
     if header.get("alg", alg) != alg:
         raise ValueError(f"header alg {header['alg']!r} does not fit a {signer.key_type} key")
@@ -200,10 +200,20 @@ def public_key_from_jwk(jwk: Mapping[str, Any]) -> _VerifyKey:
 def key_algorithm(jwk_or_key: Any) -> tuple[_VerifyKey, str]:
     """Normalise a key (PublicKey, JWK, ``cryptography`` key) and name its one algorithm."""
     key: Any = jwk_or_key
+    jwk_alg = None
     if isinstance(key, PublicKey):
         key = key.key
     elif isinstance(key, Mapping):
+        jwk_alg = key.get("alg")
         key = public_key_from_jwk(key)
+    key, alg = _typed_key(key, jwk_or_key)
+    if jwk_alg is not None and jwk_alg != alg:
+        # RFC 7517 4.4: a JWK that names its algorithm may be used with that one only
+        raise UnsupportedAlgorithm(f"JWK is for alg {jwk_alg!r}, not {alg!r}")
+    return key, alg
+
+
+def _typed_key(key: Any, original: Any) -> tuple[_VerifyKey, str]:
     if isinstance(key, ed25519.Ed25519PublicKey):
         return key, "EdDSA"
     if isinstance(key, ec.EllipticCurvePublicKey):
@@ -216,7 +226,7 @@ def key_algorithm(jwk_or_key: Any) -> tuple[_VerifyKey, str]:
                 f"RSA key of {key.key_size} bits is too small (at least {MIN_RSA_BITS})"
             )
         return key, "RS256"
-    raise TypeError(f"cannot verify with a {type(jwk_or_key).__name__}")
+    raise TypeError(f"cannot verify with a {type(original).__name__}")
 
 
 def verify_signature(key: _VerifyKey, alg: str, signature: bytes, data: bytes) -> None:
@@ -375,8 +385,8 @@ def check_kid_owner(kid: str, credential: Mapping[str, Any]) -> str:
 def method_key(method: Any) -> PublicKey | _VerifyKey:
     """The key of a resolved verification method (RSA JWKs included, for RS256)."""
     jwk = getattr(method, "jwk", None)
-    if isinstance(jwk, Mapping) and jwk.get("kty") == "RSA":
-        return _rsa_from_jwk(jwk)
+    if isinstance(jwk, Mapping) and (jwk.get("kty") == "RSA" or "alg" in jwk or "use" in jwk):
+        return key_algorithm(jwk)[0]  # honours the JWK's own alg / use restrictions
     key: PublicKey = method.public_key()
     return key
 
@@ -522,7 +532,8 @@ def verify_vc_jwt(token: str, *, resolver: Any) -> VerifiedJwt:
     parts = _split(token)
     header = _json_object(parts[0], "JWS header")
     _check_typ(header, VC_JWT_TYP)
-    if "cty" in header and header["cty"] not in (VC_JWT_CTY, "application/vc"):
+    cty = header.get("cty", VC_JWT_CTY)
+    if not isinstance(cty, str) or _media_type(cty) != VC_JWT_CTY:
         raise MalformedDocumentError(f"vc+jwt cty {header['cty']!r} is not 'vc'")
     kid = header.get("kid")
     kid_did(kid)
