@@ -787,3 +787,18 @@ def test_https_fetcher_refusals(https_site: tuple[_Site, int, ssl.SSLContext], a
         fetch(f"http://127.0.0.1:{port}/exact")
     with pytest.raises(ResolutionError):  # an untrusted certificate is refused
         HttpsFetcher(timeout=5)(f"{base}/exact")
+
+
+# -- our base58btc agrees with multiformats -----------------------------------------------------
+@pytest.mark.parametrize("data", [b"", b"\0", b"\0\0\x01", b"\x01\0", bytes(range(256)), b"\xff" * 40])
+def test_base58btc_matches_multiformats(data: bytes) -> None:
+    expected = multibase.encode(data, "base58btc")
+    assert "z" + didmod._b58encode(data) == expected
+    assert didmod._b58decode(expected[1:]) == data
+
+
+@pytest.mark.parametrize("key_type", list(KeyType))
+def test_multikey_matches_public_key_multibase(key_type: KeyType) -> None:
+    for _ in range(20):
+        key = KeyPair.generate(key_type).public_key
+        assert didmod.multikey(key_type.multicodec_name, key.raw) == key.multibase
