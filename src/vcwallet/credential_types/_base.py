@@ -112,7 +112,9 @@ class CredentialType:
         ``ValueError`` / ``TypeError`` for misuse (naive datetimes, a nameless OB3 issuer).
         """
         if not isinstance(subject, dict):
-            raise SchemaValidationError(f"a subject must be a JSON object, not {type(subject).__name__}", "$")
+            raise SchemaValidationError(
+                f"a subject must be a JSON object, not {type(subject).__name__}", "$"
+            )
         clean = _json.nfc(subject)
         self.validate_subject(clean)
         start = valid_from or now or datetime.now(UTC)
@@ -155,6 +157,7 @@ class CredentialType:
 
 # ---- schema loading and validation -------------------------------------------------------
 
+
 @functools.cache
 def _schema_text(schema_file: str) -> str:
     return (resources.files("vcwallet") / "schemas" / schema_file).read_text(encoding="utf-8")
@@ -164,7 +167,9 @@ def _schema_text(schema_file: str) -> str:
 def _validator(schema_file: str, pointer: str) -> Draft202012Validator:
     # Schemas are immutable package data, so one validator per (file, entry point) is reused.
     schema = _json.loads(_schema_text(schema_file))
-    registry: Registry[Any] = Registry().with_resource(schema["$id"], Resource.from_contents(schema))
+    registry: Registry[Any] = Registry().with_resource(
+        schema["$id"], Resource.from_contents(schema)
+    )
     entry = {"$ref": schema["$id"] + pointer} if pointer else schema
     return Draft202012Validator(entry, registry=registry)
 
@@ -231,7 +236,9 @@ def _issuer(
         raise ValueError("issuer needs an absolute id (a DID or URL)")
     if profile:
         if not name:
-            raise ValueError("an Open Badges / CLR issuer is a Profile and needs a name: pass issuer_name")
+            raise ValueError(
+                "an Open Badges / CLR issuer is a Profile and needs a name: pass issuer_name"
+            )
         return {"id": issuer_id, "type": ["Profile"], "name": name, **extra}, issuer_id, name
     if name or extra:
         value: dict[str, Any] = {"id": issuer_id}

@@ -21,6 +21,7 @@ from typing import Any
 from multiformats import multibase, multihash
 
 from .. import _json
+from ..errors import MalformedDocumentError
 from ._base import (
     SCHEMA_BASE,
     VC2_CONTEXT,
@@ -54,7 +55,7 @@ def previous_report_link(previous: Mapping[str, Any]) -> dict[str, str]:
     """
     report_id = previous.get("id")
     if not isinstance(report_id, str):
-        raise ValueError("the previous report has no id")
+        raise MalformedDocumentError("the previous report has no id to link to")
     data = _json.dumps(dict(previous)).encode("utf-8")
     digest = multihash.wrap(hashlib.sha256(data).digest(), "sha2-256")
     return {"id": report_id, "digestMultibase": multibase.encode(digest, "base58btc")}

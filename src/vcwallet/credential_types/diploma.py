@@ -42,7 +42,12 @@ def shape(subject: dict[str, Any], parts: BuildParts) -> Shaped:
     else:
         honours_id = stable_id(achievement["id"], "honours")
         descriptions.append(
-            {"id": honours_id, "type": ["ResultDescription"], "name": HONOURS, "resultType": "Result"}
+            {
+                "id": honours_id,
+                "type": ["ResultDescription"],
+                "name": HONOURS,
+                "resultType": "Result",
+            }
         )
         achievement["resultDescription"] = descriptions
     if honours:

@@ -33,7 +33,7 @@ from ._base import (
 FAILING_GRADES = frozenset({"F", "NP"})
 
 
-def _number(value: float | int) -> str:
+def _number(value: float) -> str:
     """A number as OB3 result text: ``4`` not ``4.0``, ``4.12`` as given."""
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
@@ -42,7 +42,9 @@ def check_record(subject: dict[str, Any]) -> None:
     """What the schema cannot say: GPA within its scale, each course listed once per term."""
     gpa = subject["gpa"]
     if gpa["value"] > gpa["valueMax"]:
-        raise fail("$.gpa.value", f"GPA {gpa['value']} is above its scale maximum {gpa['valueMax']}")
+        raise fail(
+            "$.gpa.value", f"GPA {gpa['value']} is above its scale maximum {gpa['valueMax']}"
+        )
     seen: set[tuple[str, str]] = set()
     for index, course in enumerate(subject["courses"]):
         key = (course["humanCode"], course["term"])
@@ -103,7 +105,12 @@ def _course(course: dict[str, Any], parts: BuildParts) -> tuple[dict[str, Any], 
         "humanCode": course["humanCode"],
         "creditsAvailable": course["creditsAvailable"],
         "resultDescription": [
-            {"id": grade_rd, "type": ["ResultDescription"], "name": "Grade", "resultType": "LetterGrade"}
+            {
+                "id": grade_rd,
+                "type": ["ResultDescription"],
+                "name": "Grade",
+                "resultType": "LetterGrade",
+            }
         ],
     }
     return node, grade_rd
@@ -120,7 +127,12 @@ def _embedded(
         "issuer": parts.issuer,
         "validFrom": parts.valid_from,
         "name": achievement["name"],
-        "credentialSubject": {**who, "type": ["AchievementSubject"], "achievement": achievement, **claims},
+        "credentialSubject": {
+            **who,
+            "type": ["AchievementSubject"],
+            "achievement": achievement,
+            **claims,
+        },
     }
 
 
@@ -141,7 +153,13 @@ def shape(subject: dict[str, Any], parts: BuildParts) -> Shaped:
             programme,
             who,
             creditsEarned=earned_total,
-            result=[{"type": ["Result"], "resultDescription": gpa_rd, "value": _number(subject["gpa"]["value"])}],
+            result=[
+                {
+                    "type": ["Result"],
+                    "resultDescription": gpa_rd,
+                    "value": _number(subject["gpa"]["value"]),
+                }
+            ],
         )
     ]
     associations = []
@@ -157,11 +175,18 @@ def shape(subject: dict[str, Any], parts: BuildParts) -> Shaped:
                 who,
                 creditsEarned=earned,
                 term=course["term"],
-                result=[{"type": ["Result"], "resultDescription": grade_rd, "value": course["grade"]}],
+                result=[
+                    {"type": ["Result"], "resultDescription": grade_rd, "value": course["grade"]}
+                ],
             )
         )
         associations.append(
-            {"type": "Association", "associationType": "isParentOf", "sourceId": programme["id"], "targetId": node["id"]}
+            {
+                "type": "Association",
+                "associationType": "isParentOf",
+                "sourceId": programme["id"],
+                "targetId": node["id"],
+            }
         )
     clr_subject: dict[str, Any] = {}
     if parts.holder:
@@ -188,7 +213,9 @@ def describe(credential: dict[str, Any], lang: str) -> str:
     """``Transcript of <learner>: <programme>, <institution>, <n> courses, <c> credits, GPA x/y``."""
     subject = subject_of(credential)
     record = _programme_record(subject)
-    achievement = record.get("achievement") if isinstance(record.get("achievement"), Mapping) else {}
+    achievement = (
+        record.get("achievement") if isinstance(record.get("achievement"), Mapping) else {}
+    )
     programme = str(achievement.get("name") or "?")
     courses = sum(
         1
