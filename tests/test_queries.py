@@ -222,6 +222,38 @@ def test_wildcard_and_filter_paths_disclose_concrete_elements(wallet: list[Candi
     )
 
 
+def test_a_wildcard_path_discloses_every_value_it_selects(wallet: list[Candidate]) -> None:
+    definition = {"id": "grades", "input_descriptors": [{
+        "id": "grades", "constraints": {"limit_disclosure": "required", "fields": [
+            {"path": ["$.credentialSubject.courses[*].grade"]},
+            {"path": ["$.credentialSubject.courses[*].grade"], "filter": {"pattern": "^A$"}},
+        ]},
+    }]}
+    match = select(definition, wallet)["grades"]
+    assert match.disclose == (
+        ("credentialSubject", "courses", 0, "grade"),
+        ("credentialSubject", "courses", 1, "grade"),
+    )
+
+
+def test_submission_layouts(wallet: list[Candidate]) -> None:
+    selection = select(employer_request(), wallet)
+    nested = selection.submission(vp_format="ldp_vp")
+    assert nested["definition_id"] == "hiring-2026"
+    assert nested["descriptor_map"][1] == {
+        "id": "sw_badge", "format": "ldp_vp", "path": "$",
+        "path_nested": {"id": "sw_badge", "format": "jwt_vc_json", "path": "$.verifiableCredential[1]"},
+    }
+    with pytest.raises(ValueError):
+        selection.submission(root="$")  # two credentials cannot both be the whole response
+    definition = {"id": "gpa", "input_descriptors": [{"id": "gpa", "format": {"vc+sd-jwt": {}},
+                  "constraints": {"fields": [{"path": ["$.credentialSubject.gpa"]}]}}]}
+    alone = select(definition, wallet).submission(root="$")
+    assert alone["descriptor_map"] == [{"id": "gpa", "format": "vc+sd-jwt", "path": "$"}]
+    with pytest.raises(ValueError):
+        select(dcql_employer(), wallet).submission()
+
+
 def test_limit_disclosure_required_refuses_formats_that_cannot(wallet: list[Candidate]) -> None:
     request = employer_request()
     request["presentation_definition"]["input_descriptors"][0]["constraints"]["limit_disclosure"] = "required"

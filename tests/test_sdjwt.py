@@ -391,3 +391,24 @@ def test_salt_is_fresh_and_injectable(issuer_key: KeyPair) -> None:
     assert issue().split("~")[1] != issue().split("~")[1]
     fixed = issue(salt=lambda: "2GLC42sKQveCfGfryNRN9w").split("~")[1]
     assert decode_disclosure(fixed).salt == "2GLC42sKQveCfGfryNRN9w"
+
+
+def test_answer_a_dcql_request_with_only_the_needed_disclosures(issued: str, holder: KeyPair,
+                                                                resolver: StaticResolver) -> None:
+    from vcwallet.queries import Candidate, select
+
+    candidate = Candidate("transcript", "dc+sd-jwt", unverified_claims(issued))
+    query = {"credentials": [{
+        "id": "grades", "format": "dc+sd-jwt", "meta": {"vct_values": [VCT]},
+        "claims": [{"path": ["credentialSubject", "gpa"]},
+                   {"path": ["credentialSubject", "courses", None, "grade"], "values": ["A+", "A"]}],
+    }]}
+    selection = select(query, [candidate])
+    vp = present(issued, holder, list(selection.disclose_for("transcript")))
+    result = verify(vp, resolver)
+    assert set(result.disclosed) == set(selection["grades"].disclose) == {
+        ("credentialSubject", "gpa"),
+        ("credentialSubject", "courses", 0, "grade"),
+        ("credentialSubject", "courses", 1, "grade"),
+    }
+    assert "birthDate" not in result.claims["credentialSubject"]

@@ -34,13 +34,13 @@ from ._common import (
     Hint,
     Match,
     Selection,
+    build_submission,
     format_path,
     normalize_format,
 )
 from .dcql import DcqlQuery, parse_dcql, resolve_claims_path, select_dcql
 from .presentation_exchange import (
     PresentationDefinition,
-    build_submission,
     parse_definition,
     select_pe,
 )

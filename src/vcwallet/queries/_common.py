@@ -7,7 +7,8 @@ the root of a credential's claims, e.g. ``("credentialSubject", "courses", 2, "g
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Mapping
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -120,6 +121,19 @@ class Selection:
     @property
     def by_id(self) -> dict[str, Match]:
         return {m.query_id: m for m in self.matches}
+
+    def submission(self, *, root: str = "$.verifiableCredential",
+                   vp_format: str | None = None) -> dict[str, Any]:
+        """The ``presentation_submission`` for another layout of the presentation.
+
+        ``root="$"`` when the one credential *is* the response (an SD-JWT as vp_token);
+        ``vp_format`` (``"ldp_vp"``, ``"jwt_vp_json"``...) wraps each entry in a ``path_nested``
+        under a ``$`` entry for the presentation itself. Only for Presentation Exchange.
+        """
+        if self.presentation_submission is None:
+            raise ValueError("only a Presentation Exchange selection has a submission")
+        return build_submission(self.presentation_submission["definition_id"], self.matches,
+                                self.keys, root=root, vp_format=vp_format)
 
     def disclose_for(self, key: str) -> tuple[ClaimPath, ...]:
         """Every claim path any requirement needs from credential ``key`` (deduplicated)."""
@@ -279,6 +293,25 @@ def narrow(source: Iterable[Candidate] | CandidateSource, hint: Hint) -> Iterabl
     if isinstance(source, CandidateSource):
         return source.candidates(hint)
     return (c for c in source if hint_admits(hint, c))
+
+
+def build_submission(definition_id: str, matches: Iterable[Match], keys: Sequence[str], *,
+                     root: str = "$.verifiableCredential", vp_format: str | None = None) -> dict[str, Any]:
+    """A ``presentation_submission``: each descriptor points at ``root[i]`` (``i``: its key's
+    place in ``keys``), or at ``$`` when ``root`` is ``"$"`` (a single credential response)."""
+    position = {key: i for i, key in enumerate(keys)}
+    if root == "$" and len(position) != 1:
+        raise ValueError("root '$' fits a response holding exactly one credential")
+
+    def entry(match: Match) -> dict[str, Any]:
+        path = "$" if root == "$" else f"{root}[{position[match.key]}]"
+        inner = {"id": match.query_id, "format": match.format_id, "path": path}
+        if vp_format is None:
+            return inner
+        return {"id": match.query_id, "format": vp_format, "path": "$", "path_nested": inner}
+
+    return {"id": str(uuid.uuid4()), "definition_id": definition_id,
+            "descriptor_map": [entry(m) for m in matches]}
 
 
 def describe_hint(hint: Hint) -> str:

@@ -17,7 +17,6 @@ holder binding is the wallet's job), ``intent_to_retain``.
 from __future__ import annotations
 
 import functools
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from jsonpath_ng import DatumInContext, Fields, Index, Root
 from jsonpath_ng.ext import parse as _parse_jsonpath
 from jsonpath_ng.jsonpath import Child, JSONPath, Slice, This, Wildcard
 
+from .._json import dumps
 from ..errors import MalformedDocumentError, UnmetRequirement
 from ._common import (
     PE_DEFAULT_ID,
@@ -40,6 +40,7 @@ from ._common import (
     Hint,
     Match,
     Selection,
+    build_submission,
     describe_hint,
     hint_admits,
     narrow,
@@ -310,18 +311,20 @@ def _matches(path: _CompiledPath, claims: Mapping[str, Any]) -> Iterable[tuple[C
     return ((_concrete_path(d), d.value) for d in path.expr.find(claims))
 
 
-def _field_value(field: Field, claims: Mapping[str, Any]) -> ClaimPath | None:
-    """The claim path satisfying the field: first path, first value passing the filter."""
+def _field_values(field: Field, claims: Mapping[str, Any]) -> list[ClaimPath]:
+    """Claim paths satisfying the field: the first path with a value passing the filter,
+    and every value of that path that passes it (``courses[*].grade`` asks for all grades)."""
     for path in field.paths:
+        found = []
         for concrete, value in _matches(path, claims):
-            if field.validator is None:
-                return concrete
             try:
-                if field.validator.is_valid(value):
-                    return concrete
+                if field.validator is None or field.validator.is_valid(value):
+                    found.append(concrete)
             except referencing.exceptions.Unresolvable as exc:
                 raise _fail(f"{field.describe()}: filter refers to {exc.ref!r}") from None
-    return None
+        if found:
+            return found
+    return []
 
 
 def _format_ok(desc: InputDescriptor, cand: Candidate) -> str | None:
@@ -360,20 +363,18 @@ def _evaluate(desc: InputDescriptor, cand: Candidate, attempt: _Attempt) -> Matc
         return None
     disclose: list[ClaimPath] = []
     for number, field in enumerate(desc.fields):
-        found = _field_value(field, cand.claims)
-        if found is None:
+        found = _field_values(field, cand.claims)
+        if not found:
             if field.optional:
                 continue
             wanted = f" matching {_short(field.filter)}" if field.filter is not None else ""
             attempt.note(number, f"{field.describe()}: no value{wanted}")
             return None
-        disclose.append(found)
+        disclose.extend(found)
     return Match(desc.id, cand.key, cand.format, format_id, tuple(dict.fromkeys(disclose)), cand)
 
 
 def _short(schema: Any) -> str:
-    from .._json import dumps
-
     text = dumps(schema)
     return text if len(text) <= 120 else text[:117] + "..."
 
@@ -511,17 +512,3 @@ def _apply_nested(req: SubmissionRequirement, definition: PresentationDefinition
         targets = met[:count]
     for sub in targets:
         _apply_requirement(sub, definition, resolve, take)
-
-
-def build_submission(definition_id: str, matches: Iterable[Match], keys: tuple[str, ...],
-                     *, root: str = "$.verifiableCredential") -> dict[str, Any]:
-    """A ``presentation_submission`` pointing each descriptor at ``root[i]`` of the presentation."""
-    position = {key: i for i, key in enumerate(keys)}
-    return {
-        "id": str(uuid.uuid4()),
-        "definition_id": definition_id,
-        "descriptor_map": [
-            {"id": m.query_id, "format": m.format_id, "path": f"{root}[{position[m.key]}]"}
-            for m in matches
-        ],
-    }
