@@ -424,7 +424,7 @@ def _x25519_multibase(ed25519_raw: bytes, did: str) -> str:
     y = int.from_bytes(ed25519_raw, "little") & ((1 << 255) - 1)
     if y >= _ED25519_P or y == 1:
         raise ResolutionError(f"did:key Ed25519 key has no X25519 form: {did[:200]!r}")
-    u = (1 + y) * pow(1 - y, _ED25519_P - 2, _ED25519_P) % _ED25519_P
+    u = (1 + y) * pow(1 - y, -1, _ED25519_P) % _ED25519_P
     return multikey("x25519-pub", u.to_bytes(32, "little"))
 
 
