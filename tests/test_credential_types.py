@@ -14,19 +14,22 @@ import pytest
 from jsonschema import Draft202012Validator
 from pyld import jsonld
 
-from vcwallet import _json, documents
+from vcwallet import _json, documents, proofs
 from vcwallet.credential_types import (
     CREDENTIAL_TYPES,
     credential_type,
     detect_type,
     previous_report_link,
 )
+from vcwallet.did import DidResolver, did_key_url
 from vcwallet.errors import (
+    InvalidSignature,
     MalformedDocumentError,
     SchemaValidationError,
     UndefinedTermError,
     UnknownContextError,
 )
+from vcwallet.keys import KeyPair, KeyType
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLES = PROJECT / "examples"
@@ -654,3 +657,25 @@ def test_battery_issuer_object_may_only_carry_defined_terms() -> None:
     )
     assert named["issuer"] == {"id": ISSUER, "name": "이브이체크", "description": "배터리 진단"}
     assert_fully_expands(named)
+
+
+# ---- the built credentials are signable as they are --------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_built_credential_signs_and_verifies_with_eddsa_rdfc_2022(name: str) -> None:
+    key = KeyPair.generate(KeyType.ED25519)
+    issuer = key.public_key.did_key
+    credential = credential_type(name).build(
+        example(name), issuer=issuer, issuer_name="한국대학교", holder=HOLDER, now=NOW
+    )
+    secured = proofs.add_proof(
+        credential, key, verification_method=did_key_url(key.public_key), now=NOW
+    )
+    proofs.verify_proof(secured, resolver=DidResolver())
+    assert detect_type(secured) is credential_type(name)
+    # the same text in decomposed form is a different signed document
+    tampered = copy.deepcopy(secured)
+    tampered["issuer"]["name"] = unicodedata.normalize("NFD", "한국대학교")
+    with pytest.raises(InvalidSignature):
+        proofs.verify_proof(tampered, resolver=DidResolver())
