@@ -41,7 +41,7 @@ from vcwallet.keys import KeyPair, KeyType, PublicKey
 
 # -- data from the did:key specification (w3c-ccg/did-key-spec, index.html, v0.7) ----------
 SPEC_ED25519_DID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
-# "An did:key DID Document expressing an Ed25519 public key and an X25519 public key" (Multikey form)
+# "An did:key DID Document expressing an Ed25519 public key and an X25519 public key" (Multikey)
 SPEC_ED25519_DOCUMENT = {
     "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
     "id": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
@@ -96,11 +96,31 @@ P256_VECTORS = {
 }
 # w3c-ccg/did-method-key test-vectors/ed25519-x25519.json: seed -> did:key, derived X25519 key.
 ED25519_X25519_VECTORS = [
-    ("00" * 32, "z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp", "z6LShs9GGnqk85isEBzzshkuVWrVKsRp24GnDuHk8QWkARMW"),
-    ("00" * 31 + "01", "z6MkjchhfUsD6mmvni8mCdXHw216Xrm9bQe2mBH1P5RDjVJG", "z6LSrHyXiPBhUbvPUtyUCdf32sniiMGPTAesgHrtEa4FePtr"),
-    ("00" * 31 + "02", "z6MknGc3ocHs3zdPiJbnaaqDi58NGb4pk1Sp9WxWufuXSdxf", "z6LSkkqoZRC34AEpbkhZCqLDcHQVAxuLpQ7kC8XCXMVUfvjE"),
-    ("00" * 31 + "03", "z6MkvqoYXQfDDJRv8L4wKzxYeuKyVZBfi9Qo6Ro8MiLH3kDQ", "z6LSiUo6AEDat8Ze4nQzDo67SGuHLLwsUGkxndHGUjsywHow"),
-    ("00" * 31 + "04", "z6MkwW6aqMnjgrhJXFUko3NnZPGzVpkNzhYK7yEhnsibmLwL", "z6LSrGb3qm4xMCEBjvwkLb2WEcXfTM94Tu1RyGCbT5wbg8i9"),
+    (
+        "00" * 32,
+        "z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp",
+        "z6LShs9GGnqk85isEBzzshkuVWrVKsRp24GnDuHk8QWkARMW",
+    ),
+    (
+        "00" * 31 + "01",
+        "z6MkjchhfUsD6mmvni8mCdXHw216Xrm9bQe2mBH1P5RDjVJG",
+        "z6LSrHyXiPBhUbvPUtyUCdf32sniiMGPTAesgHrtEa4FePtr",
+    ),
+    (
+        "00" * 31 + "02",
+        "z6MknGc3ocHs3zdPiJbnaaqDi58NGb4pk1Sp9WxWufuXSdxf",
+        "z6LSkkqoZRC34AEpbkhZCqLDcHQVAxuLpQ7kC8XCXMVUfvjE",
+    ),
+    (
+        "00" * 31 + "03",
+        "z6MkvqoYXQfDDJRv8L4wKzxYeuKyVZBfi9Qo6Ro8MiLH3kDQ",
+        "z6LSiUo6AEDat8Ze4nQzDo67SGuHLLwsUGkxndHGUjsywHow",
+    ),
+    (
+        "00" * 31 + "04",
+        "z6MkwW6aqMnjgrhJXFUko3NnZPGzVpkNzhYK7yEhnsibmLwL",
+        "z6LSrGb3qm4xMCEBjvwkLb2WEcXfTM94Tu1RyGCbT5wbg8i9",
+    ),
 ]
 # An ed25519-priv multikey (seed 00..00): a private key where a public key belongs.
 PRIVATE_MULTIBASE = multibase.encode(multicodec.wrap("ed25519-priv", bytes(32)), "base58btc")
@@ -113,8 +133,13 @@ RSA_JWK = {
 
 # -- helpers ---------------------------------------------------------------------------------
 def _method(did: str, frag: str, key: PublicKey, **extra: Any) -> dict[str, Any]:
-    return {"id": f"{did}#{frag}", "type": "Multikey", "controller": did,
-            "publicKeyMultibase": key.multibase, **extra}
+    return {
+        "id": f"{did}#{frag}",
+        "type": "Multikey",
+        "controller": did,
+        "publicKeyMultibase": key.multibase,
+        **extra,
+    }
 
 
 def _document(did: str, **members: Any) -> dict[str, Any]:
@@ -139,8 +164,10 @@ def split_document(auth_key: KeyPair, assert_key: KeyPair) -> dict[str, Any]:
     """#auth only under authentication, #assert only under assertionMethod (by relative ref)."""
     return _document(
         WEB_DID,
-        verificationMethod=[_method(WEB_DID, "auth", auth_key.public_key),
-                            _method(WEB_DID, "assert", assert_key.public_key)],
+        verificationMethod=[
+            _method(WEB_DID, "auth", auth_key.public_key),
+            _method(WEB_DID, "assert", assert_key.public_key),
+        ],
         authentication=[f"{WEB_DID}#auth"],
         assertionMethod=["#assert"],
     )
@@ -170,7 +197,7 @@ def test_ed25519_seed_vectors_and_derived_x25519(seed: str, mb: str, x25519: str
 
 @pytest.mark.parametrize(("did", "xy"), sorted(P256_VECTORS.items()))
 def test_p256_did_key_vectors(did: str, xy: tuple[str, str]) -> None:
-    method_id = f"{did}#{did[len('did:key:'):]}"
+    method_id = f"{did}#{did[len('did:key:') :]}"
     method = DidResolver().verification_method(method_id, "assertionMethod")
     assert method.jwk == {"kty": "EC", "crv": "P-256", "x": xy[0], "y": xy[1]}
     assert method.public_key().key_type is KeyType.P256
@@ -179,7 +206,12 @@ def test_p256_did_key_vectors(did: str, xy: tuple[str, str]) -> None:
     assert document["verificationMethod"] == [
         {"id": method_id, "type": "Multikey", "controller": did, "publicKeyMultibase": did[8:]}
     ]
-    for relationship in ("authentication", "assertionMethod", "capabilityDelegation", "capabilityInvocation"):
+    for relationship in (
+        "authentication",
+        "assertionMethod",
+        "capabilityDelegation",
+        "capabilityInvocation",
+    ):
         assert document[relationship] == [method_id]
 
 
@@ -203,9 +235,16 @@ def test_did_key_round_trip(key_type: KeyType) -> None:
     method_id = did_key_url(pair.public_key)
     assert method_id == f"{pair.did_key}#{pair.public_key.multibase}"
     resolver = DidResolver()
-    for purpose in ("assertionMethod", "authentication", "capabilityInvocation", "capabilityDelegation"):
+    for purpose in (
+        "assertionMethod",
+        "authentication",
+        "capabilityInvocation",
+        "capabilityDelegation",
+    ):
         method = resolver.verification_method(method_id, purpose)
-        assert method == VerificationMethod(method_id, "Multikey", pair.did_key, pair.public_key.to_jwk())
+        assert method == VerificationMethod(
+            method_id, "Multikey", pair.did_key, pair.public_key.to_jwk()
+        )
         assert method.public_key() == pair.public_key
     message = "홍길동 학위증명".encode()
     method.public_key().verify(pair.sign(message), message)
@@ -248,7 +287,9 @@ def test_did_key_with_an_off_curve_p256_point() -> None:
     bad = multibase.encode(multicodec.wrap("p256-pub", b"\x02" + b"\xff" * 32), "base58btc")
     with pytest.raises(ResolutionError):
         DidResolver().resolve("did:key:" + bad)
-    with pytest.raises(ResolutionError) as info:  # a private key is not a did:key, and is not echoed
+    with pytest.raises(
+        ResolutionError
+    ) as info:  # a private key is not a did:key, and is not echoed
         DidResolver().resolve("did:key:" + PRIVATE_MULTIBASE)
     assert PRIVATE_MULTIBASE not in str(info.value)
 
@@ -267,8 +308,14 @@ def test_key_only_under_authentication_is_refused_for_assertion(
     split_document: dict[str, Any], auth_key: KeyPair, assert_key: KeyPair
 ) -> None:
     resolver = StaticResolver({WEB_DID: split_document})
-    assert resolver.verification_method(f"{WEB_DID}#auth", "authentication").public_key() == auth_key.public_key
-    assert resolver.verification_method(f"{WEB_DID}#assert", "assertionMethod").public_key() == assert_key.public_key
+    assert (
+        resolver.verification_method(f"{WEB_DID}#auth", "authentication").public_key()
+        == auth_key.public_key
+    )
+    assert (
+        resolver.verification_method(f"{WEB_DID}#assert", "assertionMethod").public_key()
+        == assert_key.public_key
+    )
     with pytest.raises(ProofPurposeError):
         resolver.verification_method(f"{WEB_DID}#auth", "assertionMethod")
     with pytest.raises(ProofPurposeError):
@@ -278,8 +325,12 @@ def test_key_only_under_authentication_is_refused_for_assertion(
 
 
 def test_embedded_methods_count_for_their_relationship_only(auth_key: KeyPair) -> None:
-    embedded = {"id": "#emb", "type": "Multikey", "controller": WEB_DID,
-                "publicKeyMultibase": auth_key.public_key.multibase}
+    embedded = {
+        "id": "#emb",
+        "type": "Multikey",
+        "controller": WEB_DID,
+        "publicKeyMultibase": auth_key.public_key.multibase,
+    }
     resolver = StaticResolver({WEB_DID: _document(WEB_DID, assertionMethod=[embedded])})
     method = resolver.verification_method(f"{WEB_DID}#emb", "assertionMethod")
     assert method.id == f"{WEB_DID}#emb"
@@ -309,10 +360,15 @@ def test_lookup_errors(split_document: dict[str, Any]) -> None:
 
 
 def test_reference_to_an_undefined_method(auth_key: KeyPair) -> None:
-    document = _document(WEB_DID, verificationMethod=[_method(WEB_DID, "a", auth_key.public_key)],
-                         assertionMethod=["#ghost"])
+    document = _document(
+        WEB_DID,
+        verificationMethod=[_method(WEB_DID, "a", auth_key.public_key)],
+        assertionMethod=["#ghost"],
+    )
     with pytest.raises(ResolutionError):
-        StaticResolver({WEB_DID: document}).verification_method(f"{WEB_DID}#ghost", "assertionMethod")
+        StaticResolver({WEB_DID: document}).verification_method(
+            f"{WEB_DID}#ghost", "assertionMethod"
+        )
 
 
 def test_method_controlled_by_another_did_is_refused(auth_key: KeyPair) -> None:
@@ -322,31 +378,48 @@ def test_method_controlled_by_another_did_is_refused(auth_key: KeyPair) -> None:
         StaticResolver({WEB_DID: document}).verification_method(f"{WEB_DID}#k", "assertionMethod")
 
 
-def test_same_id_for_two_different_methods_is_refused(auth_key: KeyPair, assert_key: KeyPair) -> None:
+def test_same_id_for_two_different_methods_is_refused(
+    auth_key: KeyPair, assert_key: KeyPair
+) -> None:
     embedded = _method(WEB_DID, "k", assert_key.public_key)
-    document = _document(WEB_DID, verificationMethod=[_method(WEB_DID, "k", auth_key.public_key)],
-                         assertionMethod=[embedded])
+    document = _document(
+        WEB_DID,
+        verificationMethod=[_method(WEB_DID, "k", auth_key.public_key)],
+        assertionMethod=[embedded],
+    )
     with pytest.raises(MalformedDocumentError):
         StaticResolver({WEB_DID: document}).verification_method(f"{WEB_DID}#k", "assertionMethod")
 
 
 # -- method types ------------------------------------------------------------------------------
 def _single(method: dict[str, Any]) -> StaticResolver:
-    return StaticResolver({WEB_DID: _document(WEB_DID, verificationMethod=[method], assertionMethod=["#k"])})
+    return StaticResolver(
+        {WEB_DID: _document(WEB_DID, verificationMethod=[method], assertionMethod=["#k"])}
+    )
 
 
 @pytest.mark.parametrize("method_type", ["JsonWebKey", "JsonWebKey2020"])
 @pytest.mark.parametrize("key_type", list(KeyType))
 def test_jwk_methods(method_type: str, key_type: KeyType) -> None:
     pair = KeyPair.generate(key_type)
-    method = {"id": "#k", "type": method_type, "controller": WEB_DID, "publicKeyJwk": pair.public_key.to_jwk()}
+    method = {
+        "id": "#k",
+        "type": method_type,
+        "controller": WEB_DID,
+        "publicKeyJwk": pair.public_key.to_jwk(),
+    }
     found = _single(method).verification_method(f"{WEB_DID}#k", "assertionMethod")
     assert found.type == method_type
     assert found.public_key() == pair.public_key
 
 
 def test_rsa_jwk_is_kept_for_jose_but_is_no_public_key() -> None:
-    method = {"id": "#k", "type": "JsonWebKey2020", "controller": WEB_DID, "publicKeyJwk": dict(RSA_JWK)}
+    method = {
+        "id": "#k",
+        "type": "JsonWebKey2020",
+        "controller": WEB_DID,
+        "publicKeyJwk": dict(RSA_JWK),
+    }
     found = _single(method).verification_method(f"{WEB_DID}#k", "assertionMethod")
     assert found.jwk == RSA_JWK
     with pytest.raises(UnsupportedAlgorithm):
@@ -355,30 +428,75 @@ def test_rsa_jwk_is_kept_for_jose_but_is_no_public_key() -> None:
 
 def test_ed25519_verification_key_2020() -> None:
     pair = KeyPair.generate(KeyType.ED25519)
-    method = {"id": "#k", "type": "Ed25519VerificationKey2020", "controller": WEB_DID,
-              "publicKeyMultibase": pair.public_key.multibase}
+    method = {
+        "id": "#k",
+        "type": "Ed25519VerificationKey2020",
+        "controller": WEB_DID,
+        "publicKeyMultibase": pair.public_key.multibase,
+    }
     found = _single(method).verification_method(f"{WEB_DID}#k", "assertionMethod")
     assert found.public_key() == pair.public_key
     p256 = KeyPair.generate(KeyType.P256).public_key.multibase
     with pytest.raises(MalformedDocumentError):
-        _single({**method, "publicKeyMultibase": p256}).verification_method(f"{WEB_DID}#k", "assertionMethod")
+        _single({**method, "publicKeyMultibase": p256}).verification_method(
+            f"{WEB_DID}#k", "assertionMethod"
+        )
 
 
 @pytest.mark.parametrize(
     ("method", "error"),
     [
-        ({"type": "EcdsaSecp256k1VerificationKey2019", "publicKeyMultibase": "zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme"}, UnsupportedAlgorithm),
-        ({"type": "Multikey", "publicKeyMultibase": "zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme"}, UnsupportedAlgorithm),
-        ({"type": "JsonWebKey", "publicKeyJwk": {"kty": "oct"}}, MalformedDocumentError),  # "k"-less but symmetric
-        ({"type": "JsonWebKey", "publicKeyJwk": {"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"}}, MalformedDocumentError),
-        ({"type": "JsonWebKey", "publicKeyJwk": {"kty": "RSA", "e": "AQAB"}}, MalformedDocumentError),
+        (
+            {
+                "type": "EcdsaSecp256k1VerificationKey2019",
+                "publicKeyMultibase": "zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme",
+            },
+            UnsupportedAlgorithm,
+        ),
+        (
+            {
+                "type": "Multikey",
+                "publicKeyMultibase": "zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme",
+            },
+            UnsupportedAlgorithm,
+        ),
+        (
+            {"type": "JsonWebKey", "publicKeyJwk": {"kty": "oct"}},
+            MalformedDocumentError,
+        ),  # "k"-less but symmetric
+        (
+            {
+                "type": "JsonWebKey",
+                "publicKeyJwk": {"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"},
+            },
+            MalformedDocumentError,
+        ),
+        (
+            {"type": "JsonWebKey", "publicKeyJwk": {"kty": "RSA", "e": "AQAB"}},
+            MalformedDocumentError,
+        ),
         ({"type": "JsonWebKey", "publicKeyJwk": "not an object"}, MalformedDocumentError),
         ({"type": "Multikey", "publicKeyMultibase": "uNotBase58"}, MalformedDocumentError),
-        ({"type": "Multikey", "publicKeyMultibase": "z111"}, MalformedDocumentError),  # identity codec
-        ({"type": "Multikey", "publicKeyMultibase": "z" + "2" * 5000}, MalformedDocumentError),  # too long
+        (
+            {"type": "Multikey", "publicKeyMultibase": "z111"},
+            MalformedDocumentError,
+        ),  # identity codec
+        (
+            {"type": "Multikey", "publicKeyMultibase": "z" + "2" * 5000},
+            MalformedDocumentError,
+        ),  # too long
         ({"type": "Multikey", "publicKeyMultibase": PRIVATE_MULTIBASE}, MalformedDocumentError),
-        ({"type": "Multikey", "publicKeyMultibase": KeyPair.generate().public_key.multibase[:-1] + "0"}, MalformedDocumentError),
-        ({"type": "Multikey", "publicKeyJwk": {"kty": "OKP", "crv": "Ed25519", "x": "AA"}}, MalformedDocumentError),
+        (
+            {
+                "type": "Multikey",
+                "publicKeyMultibase": KeyPair.generate().public_key.multibase[:-1] + "0",
+            },
+            MalformedDocumentError,
+        ),
+        (
+            {"type": "Multikey", "publicKeyJwk": {"kty": "OKP", "crv": "Ed25519", "x": "AA"}},
+            MalformedDocumentError,
+        ),
     ],
 )
 def test_unusable_methods(method: dict[str, Any], error: type[Exception]) -> None:
@@ -400,41 +518,87 @@ def test_verification_method_is_hashable_and_comparable() -> None:
     [
         pytest.param(lambda d, k: {**d, "id": "did:web:someone.else"}, id="wrong-id"),
         pytest.param(lambda d, k: {k2: v for k2, v in d.items() if k2 != "id"}, id="no-id"),
-        pytest.param(lambda d, k: {**d, "verificationMethod": {"id": "#k"}}, id="methods-not-a-list"),
-        pytest.param(lambda d, k: {**d, "verificationMethod": [{"id": "#k", "type": "Multikey"}]}, id="no-key-material"),
-        pytest.param(lambda d, k: {**d, "verificationMethod": ["#k"]}, id="reference-in-verificationMethod"),
+        pytest.param(
+            lambda d, k: {**d, "verificationMethod": {"id": "#k"}}, id="methods-not-a-list"
+        ),
+        pytest.param(
+            lambda d, k: {**d, "verificationMethod": [{"id": "#k", "type": "Multikey"}]},
+            id="no-key-material",
+        ),
+        pytest.param(
+            lambda d, k: {**d, "verificationMethod": ["#k"]}, id="reference-in-verificationMethod"
+        ),
         pytest.param(lambda d, k: {**d, "assertionMethod": [17]}, id="number-in-relationship"),
         pytest.param(lambda d, k: {**d, "assertionMethod": "#k"}, id="relationship-not-a-list"),
-        pytest.param(lambda d, k: {**d, "verificationMethod": [{**d["verificationMethod"][0], "id": "not a url"}]}, id="bad-method-id"),
+        pytest.param(
+            lambda d, k: {
+                **d,
+                "verificationMethod": [{**d["verificationMethod"][0], "id": "not a url"}],
+            },
+            id="bad-method-id",
+        ),
         pytest.param(lambda d, k: {**d, "extra": float("nan")}, id="nan"),
         pytest.param(
-            lambda d, k: {**d, "verificationMethod": [{"id": "#k", "type": "JsonWebKey", "controller": WEB_DID,
-                                                       "publicKeyJwk": k.private_jwk()}]},
+            lambda d, k: {
+                **d,
+                "verificationMethod": [
+                    {
+                        "id": "#k",
+                        "type": "JsonWebKey",
+                        "controller": WEB_DID,
+                        "publicKeyJwk": k.private_jwk(),
+                    }
+                ],
+            },
             id="private-jwk",
         ),
         pytest.param(
-            lambda d, k: {**d, "assertionMethod": [{"id": "#k", "type": "JsonWebKey2020",
-                                                    "publicKeyJwk": k.private_jwk()}]},
+            lambda d, k: {
+                **d,
+                "assertionMethod": [
+                    {"id": "#k", "type": "JsonWebKey2020", "publicKeyJwk": k.private_jwk()}
+                ],
+            },
             id="private-jwk-embedded",
         ),
         pytest.param(
-            lambda d, k: {**d, "verificationMethod": [{**d["verificationMethod"][0],
-                                                       "privateKeyMultibase": "z3u2en7t5LR2WtQH5PfsqMWo"}]},
+            lambda d, k: {
+                **d,
+                "verificationMethod": [
+                    {
+                        **d["verificationMethod"][0],
+                        "privateKeyMultibase": "z3u2en7t5LR2WtQH5PfsqMWo",
+                    }
+                ],
+            },
             id="private-multibase",
         ),
         pytest.param(
-            lambda d, k: {**d, "capabilityInvocation": [{"id": "#p", "type": "Multikey", "controller": WEB_DID,
-                                                         "publicKeyMultibase": PRIVATE_MULTIBASE}]},
+            lambda d, k: {
+                **d,
+                "capabilityInvocation": [
+                    {
+                        "id": "#p",
+                        "type": "Multikey",
+                        "controller": WEB_DID,
+                        "publicKeyMultibase": PRIVATE_MULTIBASE,
+                    }
+                ],
+            },
             id="private-key-as-public-multibase-in-another-method",
         ),
     ],
 )
 def test_refused_documents(mutate: Callable[[dict[str, Any], KeyPair], Any]) -> None:
     pair = KeyPair.generate()
-    good = _document(WEB_DID, verificationMethod=[_method(WEB_DID, "k", pair.public_key)], assertionMethod=["#k"])
+    good = _document(
+        WEB_DID, verificationMethod=[_method(WEB_DID, "k", pair.public_key)], assertionMethod=["#k"]
+    )
     StaticResolver({WEB_DID: good}).verification_method(f"{WEB_DID}#k", "assertionMethod")
     with pytest.raises(MalformedDocumentError) as info:
-        StaticResolver({WEB_DID: mutate(good, pair)}).verification_method(f"{WEB_DID}#k", "assertionMethod")
+        StaticResolver({WEB_DID: mutate(good, pair)}).verification_method(
+            f"{WEB_DID}#k", "assertionMethod"
+        )
     private_d = pair.private_jwk()["d"]
     assert private_d not in str(info.value)
     assert PRIVATE_MULTIBASE not in str(info.value)
@@ -448,7 +612,9 @@ def test_unknown_did_methods(did: str) -> None:
         DidResolver().verification_method(did + "#key-1", "assertionMethod")
 
 
-@pytest.mark.parametrize("text", ["", "did", "did:", "did:key", "DID:key:z6Mk", "did:web:example.com#frag", "http://x"])
+@pytest.mark.parametrize(
+    "text", ["", "did", "did:", "did:key", "DID:key:z6Mk", "did:web:example.com#frag", "http://x"]
+)
 def test_not_dids(text: str) -> None:
     with pytest.raises(ResolutionError):
         DidResolver().resolve(text)
@@ -458,11 +624,16 @@ def test_not_dids(text: str) -> None:
 def test_static_resolver_falls_back_and_pins_a_copy(split_document: dict[str, Any]) -> None:
     documents = {WEB_DID: json.loads(json.dumps(split_document))}
     resolver = StaticResolver(documents, fallback=DidResolver())
-    documents[WEB_DID]["assertionMethod"] = [f"{WEB_DID}#auth"]  # the caller's later edit has no effect
+    documents[WEB_DID]["assertionMethod"] = [
+        f"{WEB_DID}#auth"
+    ]  # the caller's later edit has no effect
     with pytest.raises(ProofPurposeError):
         resolver.verification_method(f"{WEB_DID}#auth", "assertionMethod")
     pair = KeyPair.generate()
-    assert resolver.verification_method(did_key_url(pair.public_key), "assertionMethod").public_key() == pair.public_key
+    assert (
+        resolver.verification_method(did_key_url(pair.public_key), "assertionMethod").public_key()
+        == pair.public_key
+    )
     with pytest.raises(ResolutionError):
         resolver.resolve("did:web:unpinned.example")  # fallback is DidResolver without a server
 
@@ -477,7 +648,10 @@ def test_static_resolver_falls_back_and_pins_a_copy(split_document: dict[str, An
         ("did:web:example.com%3A3000", "https://example.com:3000/.well-known/did.json"),
         ("did:web:127.0.0.1%3A8443", "https://127.0.0.1:8443/.well-known/did.json"),
         ("did:web:Example.EDU", "https://example.edu/.well-known/did.json"),
-        ("did:web:example.edu:%ED%95%99%EA%B3%BC", "https://example.edu/%ED%95%99%EA%B3%BC/did.json"),
+        (
+            "did:web:example.edu:%ED%95%99%EA%B3%BC",
+            "https://example.edu/%ED%95%99%EA%B3%BC/did.json",
+        ),
     ],
 )
 def test_did_web_to_url(did: str, url: str) -> None:
@@ -530,8 +704,16 @@ def test_url_to_did_web(url: str, did: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["", "http://example.edu", "https://example.edu?x=1", "https://u:p@example.edu", "https://example.edu:0",
-     "https://example.edu:abc", "ftp://example.edu", "https://exa_mple.edu"],
+    [
+        "",
+        "http://example.edu",
+        "https://example.edu?x=1",
+        "https://u:p@example.edu",
+        "https://example.edu:0",
+        "https://example.edu:abc",
+        "ftp://example.edu",
+        "https://exa_mple.edu",
+    ],
 )
 def test_url_to_did_web_refuses(url: str) -> None:
     with pytest.raises(ValueError):
@@ -546,8 +728,18 @@ def test_build_did_web_document(auth_key: KeyPair, assert_key: KeyPair) -> None:
         "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
         "id": did,
         "verificationMethod": [
-            {"id": ids[0], "type": "Multikey", "controller": did, "publicKeyMultibase": auth_key.public_key.multibase},
-            {"id": ids[1], "type": "Multikey", "controller": did, "publicKeyMultibase": assert_key.public_key.multibase},
+            {
+                "id": ids[0],
+                "type": "Multikey",
+                "controller": did,
+                "publicKeyMultibase": auth_key.public_key.multibase,
+            },
+            {
+                "id": ids[1],
+                "type": "Multikey",
+                "controller": did,
+                "publicKeyMultibase": assert_key.public_key.multibase,
+            },
         ],
         "assertionMethod": ids,
         "authentication": ids,
@@ -579,7 +771,9 @@ class _Site:
         self.pages: dict[str, tuple[int, dict[str, str], bytes]] = {}
         self.requests: list[str] = []
 
-    def put(self, path: str, body: bytes | dict[str, Any], status: int = 200, **headers: str) -> None:
+    def put(
+        self, path: str, body: bytes | dict[str, Any], status: int = 200, **headers: str
+    ) -> None:
         data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         self.pages[path] = (status, headers, data)
 
@@ -606,7 +800,9 @@ def _handler(site: _Site) -> type[BaseHTTPRequestHandler]:
 def site() -> Iterator[tuple[_Site, int]]:
     site = _Site()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield site, server.server_address[1]
@@ -629,7 +825,9 @@ def _loopback_fetcher(port: int, seen: list[str]) -> Callable[[str], bytes]:
     return fetch
 
 
-def test_did_web_resolution(site: tuple[_Site, int], auth_key: KeyPair, assert_key: KeyPair) -> None:
+def test_did_web_resolution(
+    site: tuple[_Site, int], auth_key: KeyPair, assert_key: KeyPair
+) -> None:
     pages, port = site
     did = "did:web:univ.example.ac.kr:registrar"
     pages.put("/registrar/did.json", build_did_web_document(did, [assert_key.public_key]))
@@ -683,15 +881,28 @@ def test_did_web_size_limit_is_exact(site: tuple[_Site, int], assert_key: KeyPai
         DidResolver(fetch=_loopback_fetcher(port, []), max_bytes=len(body) - 1).resolve(did)
 
 
-def test_did_web_private_key_in_published_document(site: tuple[_Site, int], assert_key: KeyPair) -> None:
+def test_did_web_private_key_in_published_document(
+    site: tuple[_Site, int], assert_key: KeyPair
+) -> None:
     pages, port = site
     did = "did:web:issuer.example"
-    document = _document(did, verificationMethod=[{"id": "#k", "type": "JsonWebKey", "controller": did,
-                                                   "publicKeyJwk": assert_key.private_jwk()}],
-                         assertionMethod=["#k"])
+    document = _document(
+        did,
+        verificationMethod=[
+            {
+                "id": "#k",
+                "type": "JsonWebKey",
+                "controller": did,
+                "publicKeyJwk": assert_key.private_jwk(),
+            }
+        ],
+        assertionMethod=["#k"],
+    )
     pages.put("/.well-known/did.json", document)
     with pytest.raises(MalformedDocumentError) as info:
-        DidResolver(fetch=_loopback_fetcher(port, [])).verification_method(f"{did}#k", "assertionMethod")
+        DidResolver(fetch=_loopback_fetcher(port, [])).verification_method(
+            f"{did}#k", "assertionMethod"
+        )
     assert assert_key.private_jwk()["d"] not in str(info.value)
 
 
@@ -727,14 +938,21 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path, ssl.SSLContext]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     client = ssl.create_default_context(cafile=str(cert_path))
     return cert_path, key_path, client
 
@@ -747,7 +965,9 @@ def https_site(tmp_path: Path) -> Iterator[tuple[_Site, int, ssl.SSLContext]]:
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_context.load_cert_chain(cert_path, key_path)
     server.socket = server_context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield site, server.server_address[1], client
@@ -757,7 +977,9 @@ def https_site(tmp_path: Path) -> Iterator[tuple[_Site, int, ssl.SSLContext]]:
         thread.join()
 
 
-def test_https_fetcher_end_to_end(https_site: tuple[_Site, int, ssl.SSLContext], assert_key: KeyPair) -> None:
+def test_https_fetcher_end_to_end(
+    https_site: tuple[_Site, int, ssl.SSLContext], assert_key: KeyPair
+) -> None:
     pages, port, client = https_site
     did = url_to_did_web(f"https://127.0.0.1:{port}/issuers/battery")
     pages.put("/issuers/battery/did.json", build_did_web_document(did, [assert_key.public_key]))
@@ -766,7 +988,9 @@ def test_https_fetcher_end_to_end(https_site: tuple[_Site, int, ssl.SSLContext],
     assert method.public_key() == assert_key.public_key
 
 
-def test_https_fetcher_refusals(https_site: tuple[_Site, int, ssl.SSLContext], assert_key: KeyPair) -> None:
+def test_https_fetcher_refusals(
+    https_site: tuple[_Site, int, ssl.SSLContext], assert_key: KeyPair
+) -> None:
     pages, port, client = https_site
     base = f"https://127.0.0.1:{port}"
     fetch = HttpsFetcher(ssl_context=client, timeout=5, max_bytes=100)
@@ -790,7 +1014,9 @@ def test_https_fetcher_refusals(https_site: tuple[_Site, int, ssl.SSLContext], a
 
 
 # -- our base58btc agrees with multiformats -----------------------------------------------------
-@pytest.mark.parametrize("data", [b"", b"\0", b"\0\0\x01", b"\x01\0", bytes(range(256)), b"\xff" * 40])
+@pytest.mark.parametrize(
+    "data", [b"", b"\0", b"\0\0\x01", b"\x01\0", bytes(range(256)), b"\xff" * 40]
+)
 def test_base58btc_matches_multiformats(data: bytes) -> None:
     expected = multibase.encode(data, "base58btc")
     assert "z" + didmod._b58encode(data) == expected

@@ -61,7 +61,9 @@ def test_every_case_matches_its_verdict(vectors: Path, name: str) -> None:
             verified = _verdict(public_key, test, encoding)
             expected = test["result"] == "valid"  # "acceptable" is rejected on purpose
             if verified != expected:
-                mismatches.append(f"tcId {test['tcId']} ({test['result']}, {test['flags']}): verified={verified}")
+                mismatches.append(
+                    f"tcId {test['tcId']} ({test['result']}, {test['flags']}): verified={verified}"
+                )
     assert sum(counts.values()) == data["numberOfTests"]
     assert counts["valid"] > 0 and counts["invalid"] > 0
     assert mismatches == []
@@ -85,7 +87,7 @@ def test_group_keys_match_their_jwk_and_der(vectors: Path) -> None:
 
 
 def test_p1363_signature_size_cases_are_rejected(vectors: Path) -> None:
-    """RFC 7518 3.4: an ES256 signature is exactly 64 bytes; jwcrypto is lenient here, we are not."""
+    """RFC 7518 3.4: an ES256 signature is exactly 64 bytes (jwcrypto is lenient; we are not)."""
     data = _load(vectors, "ecdsa_secp256r1_sha256_p1363_test.json")
     size_cases = [
         (group, test)

@@ -81,7 +81,7 @@ class VerificationMethod:
     jwk: dict[str, Any] = field(hash=False)
 
     def public_key(self) -> PublicKey:
-        """The key as a :class:`PublicKey` (Ed25519 or P-256); other keys raise UnsupportedAlgorithm."""
+        """The key as a :class:`PublicKey` (Ed25519 or P-256); others raise UnsupportedAlgorithm."""
         kty, crv = self.jwk.get("kty"), self.jwk.get("crv")
         if (kty, crv) not in (("OKP", "Ed25519"), ("EC", "P-256")):
             raise UnsupportedAlgorithm(
@@ -104,30 +104,40 @@ class VerificationMethod:
         _refuse_private_members(method, method_id)
         if method_type in MULTIBASE_TYPES:
             if "publicKeyJwk" in method:
-                raise MalformedDocumentError(f"{method_id}: {method_type} must use publicKeyMultibase")
+                raise MalformedDocumentError(
+                    f"{method_id}: {method_type} must use publicKeyMultibase"
+                )
             jwk = _multibase_to_jwk(_text(method, "publicKeyMultibase"), method_id)
             if method_type == "Ed25519VerificationKey2020" and jwk.get("crv") != "Ed25519":
-                raise MalformedDocumentError(f"{method_id}: Ed25519VerificationKey2020 holds a {jwk.get('crv')} key")
+                raise MalformedDocumentError(
+                    f"{method_id}: Ed25519VerificationKey2020 holds a {jwk.get('crv')} key"
+                )
         elif method_type in JWK_TYPES:
             if "publicKeyMultibase" in method:
                 raise MalformedDocumentError(f"{method_id}: {method_type} must use publicKeyJwk")
             jwk = _checked_public_jwk(method.get("publicKeyJwk"), method_id)
         else:
-            raise UnsupportedAlgorithm(f"{method_id}: verification method type {method_type!r} is not supported")
+            raise UnsupportedAlgorithm(
+                f"{method_id}: verification method type {method_type!r} is not supported"
+            )
         return cls(id=method_id, type=method_type, controller=controller, jwk=jwk)
 
 
 def _text(obj: Mapping[str, Any], name: str) -> str:
     value = obj.get(name)
     if not isinstance(value, str) or not value:
-        raise MalformedDocumentError(f"verification method member {name!r} must be a non-empty string")
+        raise MalformedDocumentError(
+            f"verification method member {name!r} must be a non-empty string"
+        )
     return value
 
 
 def _refuse_private_members(method: Mapping[str, Any], method_id: str) -> None:
     found = _PRIVATE_METHOD_MEMBERS & set(method)
     if found:
-        raise MalformedDocumentError(f"{method_id}: DID document carries private key material ({sorted(found)})")
+        raise MalformedDocumentError(
+            f"{method_id}: DID document carries private key material ({sorted(found)})"
+        )
     value = method.get("publicKeyMultibase")
     if isinstance(value, str):
         try:
@@ -183,11 +193,13 @@ def _unwrap_multikey(value: str, where: str) -> tuple[multicodec.Multicodec, byt
     """Decode base58btc multibase + multicodec; raise MalformedDocumentError."""
     # base58 decoding is quadratic, so the length is capped before decoding
     if len(value) > MAX_MULTIBASE_CHARS or not _BASE58BTC_RE.fullmatch(value):
-        raise MalformedDocumentError(f"{where}: key is not base58btc multibase ('z...', at most {MAX_MULTIBASE_CHARS} characters)")
+        raise MalformedDocumentError(
+            f"{where}: key is not base58btc multibase ('z...', {MAX_MULTIBASE_CHARS} chars at most)"
+        )
     data = _b58decode(value[1:])
     for header, codec in _KNOWN_CODECS:
         if data.startswith(header):
-            return codec, data[len(header):]
+            return codec, data[len(header) :]
     try:
         return multicodec.unwrap(data)
     except (ValueError, KeyError):  # varint errors and MulticodecKeyError among them
@@ -198,8 +210,14 @@ def _unwrap_multikey(value: str, where: str) -> tuple[multicodec.Multicodec, byt
 # key, five times per did:key resolution. Headers are the multicodec varints.
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {char: index for index, char in enumerate(_B58_ALPHABET)}
-_MULTICODEC_HEADERS = {"ed25519-pub": b"\xed\x01", "p256-pub": b"\x80\x24", "x25519-pub": b"\xec\x01"}
-_KNOWN_CODECS = tuple((header, multicodec.get(name)) for name, header in _MULTICODEC_HEADERS.items())
+_MULTICODEC_HEADERS = {
+    "ed25519-pub": b"\xed\x01",
+    "p256-pub": b"\x80\x24",
+    "x25519-pub": b"\xec\x01",
+}
+_KNOWN_CODECS = tuple(
+    (header, multicodec.get(name)) for name, header in _MULTICODEC_HEADERS.items()
+)
 
 
 def _b58encode(data: bytes) -> str:
@@ -217,7 +235,9 @@ def _b58decode(text: str) -> bytes:
     for char in text:
         number = number * 58 + _B58_INDEX[char]
     zeros = len(text) - len(text.lstrip("1"))
-    return b"\0" * zeros + (number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b"")
+    return b"\0" * zeros + (
+        number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
+    )
 
 
 def multikey(codec_name: str, raw: bytes) -> str:
@@ -231,11 +251,13 @@ def _is_public_key_codec(codec: multicodec.Multicodec) -> bool:
 
 
 # -- DIDs and DID URLs ---------------------------------------------------------------------
-_DID_RE = re.compile(r"did:[a-z0-9]+:(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2}|:)*(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})")
+_DID_RE = re.compile(
+    r"did:[a-z0-9]+:(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2}|:)*(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})"
+)
 
 
 def check_did(did: str) -> str:
-    """Return ``did`` if it has DID syntax (no path, query or fragment), else raise ResolutionError."""
+    """Return ``did`` if it is a DID (no path, query or fragment); else raise ResolutionError."""
     if not isinstance(did, str) or len(did) > MAX_DID_CHARS or _DID_RE.fullmatch(did) is None:
         raise ResolutionError(f"not a DID: {str(did)[:200]!r}")
     return did
@@ -244,12 +266,18 @@ def check_did(did: str) -> str:
 def split_did_url(did_url: str) -> tuple[str, str]:
     """Split an absolute ``did:...#fragment`` into (DID, fragment); raise ResolutionError."""
     if not isinstance(did_url, str) or "#" not in did_url:
-        raise ResolutionError(f"verification method {str(did_url)[:200]!r} is not a DID URL with a fragment")
+        raise ResolutionError(
+            f"verification method {str(did_url)[:200]!r} is not a DID URL with a fragment"
+        )
     did, fragment = did_url.split("#", 1)
     if not did:
-        raise ResolutionError(f"verification method {did_url[:200]!r} is relative; an absolute DID URL is needed")
+        raise ResolutionError(
+            f"verification method {did_url[:200]!r} is relative; an absolute DID URL is needed"
+        )
     if not fragment or "#" in fragment:
-        raise ResolutionError(f"verification method {did_url[:200]!r} has an empty or malformed fragment")
+        raise ResolutionError(
+            f"verification method {did_url[:200]!r} has an empty or malformed fragment"
+        )
     return check_did(did), fragment
 
 
@@ -277,7 +305,9 @@ def parse_document(document: Any, *, did: str) -> pydid.DIDDocument:
     try:
         return pydid.DIDDocument.deserialize(document)
     except (ValueError, pydid.DIDError, pydid.DIDDocumentError) as exc:
-        raise MalformedDocumentError(f"DID document of {did} is malformed: {_pydid_reason(exc)}") from None
+        raise MalformedDocumentError(
+            f"DID document of {did} is malformed: {_pydid_reason(exc)}"
+        ) from None
 
 
 def _pydid_reason(exc: Exception) -> str:
@@ -324,7 +354,9 @@ def _select(raw: Mapping[str, Any], did_url: str, purpose: str) -> VerificationM
         raise ValueError(f"unknown proof purpose {purpose!r}; expected one of {RELATIONSHIPS}")
     did, _ = split_did_url(did_url)
     if raw.get("id") != did:
-        raise MalformedDocumentError(f"document {str(raw.get('id'))[:200]!r} is not the document of {did}")
+        raise MalformedDocumentError(
+            f"document {str(raw.get('id'))[:200]!r} is not the document of {did}"
+        )
     method = _find_method(raw, did, did_url)
     if not _listed_under(raw, did, did_url, purpose):
         raise ProofPurposeError(f"{did_url} is not authorised for {purpose}")
@@ -379,7 +411,7 @@ def did_key_document(did: str, *, key_agreement: bool = True) -> dict[str, Any]:
     (not a did:key, bad key bytes) or UnsupportedAlgorithm (a key type other than these two).
     """
     key = _did_key_public_key(did)
-    value = did[len("did:key:"):]  # canonical: checked by _did_key_public_key
+    value = did[len("did:key:") :]  # canonical: checked by _did_key_public_key
     method_id = f"{did}#{value}"
     method = {"id": method_id, "type": "Multikey", "controller": did, "publicKeyMultibase": value}
     document: dict[str, Any] = {
@@ -394,7 +426,12 @@ def did_key_document(did: str, *, key_agreement: bool = True) -> dict[str, Any]:
     if key_agreement and key.key_type is KeyType.ED25519:
         x25519 = _x25519_multibase(key.raw, did)
         document["keyAgreement"] = [
-            {"id": f"{did}#{x25519}", "type": "Multikey", "controller": did, "publicKeyMultibase": x25519}
+            {
+                "id": f"{did}#{x25519}",
+                "type": "Multikey",
+                "controller": did,
+                "publicKeyMultibase": x25519,
+            }
         ]
     return document
 
@@ -403,18 +440,20 @@ def _did_key_public_key(did: str) -> PublicKey:
     if not isinstance(did, str) or not did.startswith("did:key:"):
         raise ResolutionError(f"not a did:key: {str(did)[:200]!r}")
     try:
-        codec, raw = _unwrap_multikey(did[len("did:key:"):], "did:key")
+        codec, raw = _unwrap_multikey(did[len("did:key:") :], "did:key")
     except MalformedDocumentError as exc:
         raise ResolutionError(f"{exc}: {did[:200]!r}") from None
     if not _is_public_key_codec(codec):  # not echoed: it could be a private key
         raise ResolutionError(f"did:key holds a {codec.name!r} value, not a public key")
     if codec.name not in ("ed25519-pub", "p256-pub"):
-        raise UnsupportedAlgorithm(f"did:key key type {codec.name!r} is not supported (Ed25519, P-256 only)")
+        raise UnsupportedAlgorithm(
+            f"did:key key type {codec.name!r} is not supported (Ed25519, P-256 only)"
+        )
     try:
         key = PublicKey.from_raw(codec.name, raw)
     except MalformedDocumentError as exc:
         raise ResolutionError(f"did:key holds an invalid key: {exc}") from None
-    if multikey(codec.name, key.raw) != did[len("did:key:"):]:  # one key must have one DID
+    if multikey(codec.name, key.raw) != did[len("did:key:") :]:  # one key must have one DID
         raise ResolutionError(f"did:key is not in canonical form: {did[:200]!r}")
     return key
 
@@ -444,15 +483,19 @@ def did_web_to_url(did: str) -> str:
     """
     if not isinstance(did, str) or not did.startswith("did:web:"):
         raise ResolutionError(f"not a did:web: {str(did)[:200]!r}")
-    segments = did[len("did:web:"):].split(":")
+    segments = did[len("did:web:") :].split(":")
     host = _web_host(segments[0], did)
     path = segments[1:]
     for segment in path:
         if not _PATH_SEGMENT_RE.fullmatch(segment):
-            raise ResolutionError(f"did:web path segment {segment[:100]!r} is not allowed in {did[:200]!r}")
+            raise ResolutionError(
+                f"did:web path segment {segment[:100]!r} is not allowed in {did[:200]!r}"
+            )
         decoded = urllib.parse.unquote(segment)
         if decoded in (".", "..") or any(c in decoded for c in "/\\?#"):
-            raise ResolutionError(f"did:web path segment {segment[:100]!r} is not allowed in {did[:200]!r}")
+            raise ResolutionError(
+                f"did:web path segment {segment[:100]!r} is not allowed in {did[:200]!r}"
+            )
     if path:
         return f"https://{host}/{'/'.join(path)}/did.json"
     return f"https://{host}/.well-known/did.json"
@@ -463,10 +506,14 @@ def _web_host(segment: str, did: str) -> str:
     if not sep:
         host, sep, port = segment.partition("%3a")
     if not _HOST_RE.fullmatch(host) or len(host) > 253:
-        raise ResolutionError(f"did:web host {segment[:100]!r} is not a domain name in {did[:200]!r}")
+        raise ResolutionError(
+            f"did:web host {segment[:100]!r} is not a domain name in {did[:200]!r}"
+        )
     if sep:
         if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ResolutionError(f"did:web port {port[:20]!r} is not a port number in {did[:200]!r}")
+            raise ResolutionError(
+                f"did:web port {port[:20]!r} is not a port number in {did[:200]!r}"
+            )
         return f"{host.lower()}:{int(port)}"
     return host.lower()
 
@@ -518,7 +565,12 @@ def build_did_web_document(did: str, keys: Sequence[PublicKey]) -> dict[str, Any
     if len(set(keys)) != len(keys):
         raise ValueError("the same key is listed twice")
     methods = [
-        {"id": f"{did}#key-{n}", "type": "Multikey", "controller": did, "publicKeyMultibase": multikey(key.key_type.multicodec_name, key.raw)}
+        {
+            "id": f"{did}#key-{n}",
+            "type": "Multikey",
+            "controller": did,
+            "publicKeyMultibase": multikey(key.key_type.multicodec_name, key.raw),
+        }
         for n, key in enumerate(keys, start=1)
     ]
     ids = [method["id"] for method in methods]
@@ -551,13 +603,16 @@ class HttpsFetcher:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self._opener = urllib.request.build_opener(
-            _NoRedirect, urllib.request.HTTPSHandler(context=ssl_context or ssl.create_default_context())
+            _NoRedirect,
+            urllib.request.HTTPSHandler(context=ssl_context or ssl.create_default_context()),
         )
 
     def __call__(self, url: str) -> bytes:
         if urllib.parse.urlsplit(url).scheme != "https":
             raise ResolutionError(f"refusing to fetch {url[:200]!r}: only https URLs are fetched")
-        request = urllib.request.Request(url, headers={"Accept": "application/did+json, application/json"})
+        request = urllib.request.Request(
+            url, headers={"Accept": "application/did+json, application/json"}
+        )
         try:
             with self._opener.open(request, timeout=self.timeout) as response:
                 body: bytes = response.read(self.max_bytes + 1)
@@ -566,7 +621,9 @@ class HttpsFetcher:
         except (OSError, http.client.HTTPException) as exc:
             raise ResolutionError(f"{url}: cannot fetch ({exc})") from None
         if len(body) > self.max_bytes:
-            raise MalformedDocumentError(f"{url}: DID document is larger than {self.max_bytes} bytes")
+            raise MalformedDocumentError(
+                f"{url}: DID document is larger than {self.max_bytes} bytes"
+            )
         return body
 
 
@@ -592,7 +649,7 @@ class DidResolver:
     def verification_method(self, did_url: str, purpose: str) -> VerificationMethod:
         did, fragment = split_did_url(did_url)
         # the derived X25519 key (a modular inversion) matters only when it is the one asked for
-        document = self._document(did, key_agreement=fragment != did[len("did:key:"):])
+        document = self._document(did, key_agreement=fragment != did[len("did:key:") :])
         if not did.startswith("did:key:"):  # a did:key document is ours, built well-formed
             parse_document(document, did=did)
         return _select(document, did_url, purpose)
@@ -612,8 +669,16 @@ class DidResolver:
             body = self._fetch(url)
         except (ResolutionError, MalformedDocumentError):
             raise
-        except (OSError, ValueError, http.client.HTTPException, TransportError, VcwalletError) as exc:
-            raise ResolutionError(f"{did}: cannot fetch {url} ({type(exc).__name__}: {exc})") from exc
+        except (
+            OSError,
+            ValueError,
+            http.client.HTTPException,
+            TransportError,
+            VcwalletError,
+        ) as exc:
+            raise ResolutionError(
+                f"{did}: cannot fetch {url} ({type(exc).__name__}: {exc})"
+            ) from exc
         if not isinstance(body, bytes):
             raise TypeError("fetch(url) must return bytes")
         return _json.loads(body, max_bytes=self.max_bytes)
@@ -622,7 +687,9 @@ class DidResolver:
 class StaticResolver:
     """Pinned DID documents (offline verification); unknown DIDs go to ``fallback`` if given."""
 
-    def __init__(self, documents: Mapping[str, dict[str, Any]], *, fallback: Resolver | None = None) -> None:
+    def __init__(
+        self, documents: Mapping[str, dict[str, Any]], *, fallback: Resolver | None = None
+    ) -> None:
         self._documents = {did: copy.deepcopy(doc) for did, doc in documents.items()}
         self._fallback = fallback
 
