@@ -679,3 +679,23 @@ def test_built_credential_signs_and_verifies_with_eddsa_rdfc_2022(name: str) -> 
     tampered["issuer"]["name"] = unicodedata.normalize("NFD", "한국대학교")
     with pytest.raises(InvalidSignature):
         proofs.verify_proof(tampered, resolver=DidResolver())
+
+
+def test_a_retaken_course_is_one_achievement_with_two_results() -> None:
+    subject = example("transcript")
+    retake = dict(subject["courses"][2], term="2025-1", grade="A0")
+    subject["courses"].append(retake)
+    credential = build("transcript", subject)
+    clr_subject = credential["credentialSubject"]
+    assert len(clr_subject["achievement"]) == 6
+    assert len(clr_subject["association"]) == 5
+    records = [
+        r["credentialSubject"]
+        for r in clr_subject["verifiableCredential"]
+        if r["credentialSubject"]["achievement"].get("humanCode") == "CSE3150"
+    ]
+    assert [(r["term"], r["result"][0]["value"]) for r in records] == [
+        ("2024-2", "B+"),
+        ("2025-1", "A0"),
+    ]
+    assert_fully_expands(credential)

@@ -163,9 +163,11 @@ def shape(subject: dict[str, Any], parts: BuildParts) -> Shaped:
         )
     ]
     associations = []
+    listed = {programme["id"]}
     for course in subject["courses"]:
         node, grade_rd = _course(course, parts)
-        achievements.append(node)
+        new = node["id"] not in listed
+        listed.add(node["id"])
         earned = 0 if course["grade"] in FAILING_GRADES else course["creditsAvailable"]
         credentials.append(
             _embedded(
@@ -180,14 +182,16 @@ def shape(subject: dict[str, Any], parts: BuildParts) -> Shaped:
                 ],
             )
         )
-        associations.append(
-            {
-                "type": "Association",
-                "associationType": "isParentOf",
-                "sourceId": programme["id"],
-                "targetId": node["id"],
-            }
-        )
+        if new:  # a retaken course is one achievement with two results
+            achievements.append(node)
+            associations.append(
+                {
+                    "type": "Association",
+                    "associationType": "isParentOf",
+                    "sourceId": programme["id"],
+                    "targetId": node["id"],
+                }
+            )
     clr_subject: dict[str, Any] = {}
     if parts.holder:
         clr_subject["id"] = parts.holder
