@@ -26,6 +26,7 @@ def _register() -> None:
     from . import key_cmd
 
     vcwallet.add_command(key_cmd.key)
+    from . import ledger_cmd; vcwallet.add_command(ledger_cmd.ledger)  # noqa: E702
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,6 +59,25 @@ def verifier_key(name: str, public_key: Ed25519PublicKey) -> str:
     return f"{_check_name(name)}+{key_id(name, public_key).hex()}+{base64.b64encode(raw).decode()}"
 
 
+def parse_verifier_key(vkey: str) -> tuple[str, Ed25519PublicKey]:
+    """(name, key) from a ``name+keyid+base64(0x01 || key)`` string; ``InvalidCheckpoint`` if bad."""
+    parts = vkey.strip().split("+", 2) if isinstance(vkey, str) else []
+    if len(parts) != 3 or not parts[0]:
+        raise InvalidCheckpoint("verifier key is not name+keyid+key")
+    name, kid_hex, key_b64 = parts
+    try:
+        raw = base64.b64decode(key_b64, validate=True)
+        kid = bytes.fromhex(kid_hex)
+    except (binascii.Error, ValueError):
+        raise InvalidCheckpoint("verifier key is not name+keyid+key") from None
+    if len(raw) != 33 or raw[:1] != ED25519_TYPE:
+        raise InvalidCheckpoint("verifier key is not an Ed25519 note key")
+    public_key = Ed25519PublicKey.from_public_bytes(raw[1:])
+    if kid != key_id(name, public_key):
+        raise InvalidCheckpoint("verifier key's key ID does not match its name and key")
+    return name, public_key
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """The body of a checkpoint: which log, how many leaves, which root."""

@@ -255,22 +255,29 @@ class TransparencyLog:
         existing = self.checkpoint_at(size)
         if existing is not None and existing.checkpoint.root_hash == self.root_hash(size):
             return existing
-        for earlier in self.checkpoints():
-            self._check_still_consistent(earlier.checkpoint, size)
+        self._check_still_consistent(size)
         checkpoint = Checkpoint(self.origin, size, self.root_hash(size))
         note = sign_checkpoint(checkpoint, private_key)
         self.store.add_checkpoint(size, checkpoint.root_hash, note)
         return SignedCheckpoint(checkpoint, note)
 
-    def _check_still_consistent(self, earlier: Checkpoint, size: int) -> None:
+    def _check_still_consistent(self, size: int) -> None:
+        """The tree must still hold the latest signed checkpoint at or below ``size``.
+
+        Each checkpoint was checked against its predecessor when it was signed, so the
+        newest one that the new checkpoint extends vouches for all older ones.
+        """
+        stored = self.checkpoints()
         current = self.size()
-        if earlier.tree_size > current:
+        if stored and stored[-1].checkpoint.tree_size > current:
             raise LedgerCorrupted(
-                f"store has {current} leaves but a checkpoint was signed at {earlier.tree_size}"
+                f"store has {current} leaves but a checkpoint was signed at "
+                f"{stored[-1].checkpoint.tree_size}"
             )
-        if earlier.tree_size <= size and self.root_hash(earlier.tree_size) != earlier.root_hash:
+        below = [c.checkpoint for c in stored if c.checkpoint.tree_size <= size]
+        if below and self.root_hash(below[-1].tree_size) != below[-1].root_hash:
             raise LedgerCorrupted(
-                f"stored tree no longer matches the checkpoint signed at {earlier.tree_size}"
+                f"stored tree no longer matches the checkpoint signed at {below[-1].tree_size}"
             )
 
     # -- audit --------------------------------------------------------------------------------

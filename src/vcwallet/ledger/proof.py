@@ -45,7 +45,7 @@ def _check_path(name: str, path: object) -> list[bytes]:
 def inclusion_proof_length(leaf_index: int, tree_size: int) -> int:
     """How many hashes PATH(leaf_index, D[0:tree_size]) has (requires leaf_index < tree_size)."""
     inner = (leaf_index ^ (tree_size - 1)).bit_length()
-    border = bin(leaf_index >> inner).count("1")
+    border = (leaf_index >> inner).bit_count()
     return inner + border
 
 
@@ -53,7 +53,7 @@ def consistency_proof_length(first: int, second: int) -> int:
     """How many hashes PROOF(first, D[0:second]) has (requires 0 < first < second)."""
     shift = (first & -first).bit_length() - 1
     inner = ((first - 1) ^ (second - 1)).bit_length() - shift
-    border = bin((first - 1) >> (inner + shift)).count("1")
+    border = ((first - 1) >> (inner + shift)).bit_count()
     return inner + border + (0 if first == 1 << shift else 1)
 
 

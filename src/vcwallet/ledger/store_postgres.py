@@ -20,6 +20,7 @@ import re
 import struct
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -102,7 +103,7 @@ class PostgresStore:
     def __repr__(self) -> str:
         return f"PostgresStore({self._where!r}, schema={self.schema!r})"
 
-    def __enter__(self) -> PostgresStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
