@@ -133,18 +133,31 @@ def bench_key_type(key_type: KeyType, seconds: float) -> list[tuple[str, float]]
         ("jwcrypto JWS verify", jwcrypto_verify),
         ("vc+jwt issue", lambda: jose.sign_vc_jwt(credential, pair, kid=kid)),
         ("vc+jwt verify (cached resolver)", lambda: jose.verify_vc_jwt(token, resolver=cached)),
-        ("vc+jwt verify_jws with key", lambda: jose.verify_jws(token, public, expected_typ="vc+jwt")),
+        (
+            "vc+jwt verify_jws with key",
+            lambda: jose.verify_jws(token, public, expected_typ="vc+jwt"),
+        ),
         ("vc+cose issue", lambda: cose.sign_vc_cose(credential, pair, kid=kid)),
-        ("vc+cose verify (cached resolver)", lambda: cose.verify_vc_cose(cose_data, resolver=cached)),
-        ("vc+jwt verify (uncached DidResolver)", lambda: jose.verify_vc_jwt(token, resolver=uncached)),
+        (
+            "vc+cose verify (cached resolver)",
+            lambda: cose.verify_vc_cose(cose_data, resolver=cached),
+        ),
+        (
+            "vc+jwt verify (uncached DidResolver)",
+            lambda: jose.verify_vc_jwt(token, resolver=uncached),
+        ),
     ]
-    return [(name, rate(operation, seconds / 4 if "uncached" in name else seconds))
-            for name, operation in cases]
+    return [
+        (name, rate(operation, seconds / 4 if "uncached" in name else seconds))
+        for name, operation in cases
+    ]
 
 
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
-    size = len(json.dumps(typical_credential("did:key:z6Mk" + "x" * 45), ensure_ascii=False).encode())
+    size = len(
+        json.dumps(typical_credential("did:key:z6Mk" + "x" * 45), ensure_ascii=False).encode()
+    )
     print(f"credential payload: {size} bytes UTF-8; best of {ROUNDS} rounds of {seconds}s")
     for key_type in KeyType:
         print(f"\n{key_type.jws_alg} ({key_type.value})")

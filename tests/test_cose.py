@@ -31,8 +31,11 @@ def credential_for(issuer_id: str, **extra: object) -> dict:
         "type": ["VerifiableCredential", "ExampleBatteryCredential"],
         "issuer": {"id": issuer_id, "name": "한국배터리평가원"},
         "validFrom": "2026-05-01T09:00:00+09:00",
-        "credentialSubject": {"id": "did:example:car-owner", "name": KOREAN_NAME,
-                              "assessment": KOREAN_ASSESSMENT},
+        "credentialSubject": {
+            "id": "did:example:car-owner",
+            "name": KOREAN_NAME,
+            "assessment": KOREAN_ASSESSMENT,
+        },
     }
     credential.update(extra)
     return credential
@@ -79,15 +82,30 @@ def _head(major: int, length: int) -> bytes:
 def independent_to_be_signed(protected: bytes, payload: bytes) -> bytes:
     """Sig_structure = ["Signature1", body_protected, external_aad = h'', payload]."""
     context = b"Signature1"
-    return (_head(4, 4) + _head(3, len(context)) + context + _head(2, len(protected)) + protected
-            + _head(2, 0) + _head(2, len(payload)) + payload)
+    return (
+        _head(4, 4)
+        + _head(3, len(context))
+        + context
+        + _head(2, len(protected))
+        + protected
+        + _head(2, 0)
+        + _head(2, len(payload))
+        + payload
+    )
 
 
-def resign(pair: KeyPair, protected: dict | bytes, payload: bytes | dict,
-           unprotected: dict | None = None, tag: int | None = 18) -> bytes:
+def resign(
+    pair: KeyPair,
+    protected: dict | bytes,
+    payload: bytes | dict,
+    unprotected: dict | None = None,
+    tag: int | None = 18,
+) -> bytes:
     """A COSE_Sign1 with exactly these parts, validly signed by ``pair``."""
     p = protected if isinstance(protected, bytes) else cbor2.dumps(protected, canonical=True)
-    body = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+    body = (
+        payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+    )
     signature = pair.sign(independent_to_be_signed(p, body))
     array = [p, unprotected or {}, body, signature]
     return cbor2.dumps(cbor2.CBORTag(tag, array) if tag is not None else array)
@@ -154,8 +172,12 @@ def test_ed25519_and_p256_interoperate_through_one_resolver():
     resolver = StaticResolver({}, fallback=DidResolver())
     for key_type in KeyType:
         pair = KeyPair.generate(key_type)
-        data = cose.sign_vc_cose(credential_for(pair.did_key), pair, kid=did_key_url(pair.public_key))
-        assert cose.verify_vc_cose(data, resolver=resolver).credential["issuer"]["id"] == pair.did_key
+        data = cose.sign_vc_cose(
+            credential_for(pair.did_key), pair, kid=did_key_url(pair.public_key)
+        )
+        assert (
+            cose.verify_vc_cose(data, resolver=resolver).credential["issuer"]["id"] == pair.did_key
+        )
 
 
 # -- refusals ------------------------------------------------------------------------------
@@ -198,15 +220,18 @@ def test_missing_alg_is_refused(issuer, resolver):
 def test_wrong_typ_or_content_type_is_refused(issuer, resolver, changes):
     pair, kid = issuer
     data = resign(pair, vc_protected(pair, kid, **changes), credential_for(pair.did_key))
-    with pytest.raises(MalformedDocumentError, match="typ|content type"):
+    with pytest.raises(MalformedDocumentError, match=r"typ|content type"):
         cose.verify_vc_cose(data, resolver=resolver)
 
 
 def test_kid_of_another_did_is_refused(issuer, resolver):
     pair, _ = issuer
     mallory = KeyPair.generate(pair.key_type)
-    data = resign(mallory, vc_protected(mallory, did_key_url(mallory.public_key)),
-                  credential_for(pair.did_key))
+    data = resign(
+        mallory,
+        vc_protected(mallory, did_key_url(mallory.public_key)),
+        credential_for(pair.did_key),
+    )
     with pytest.raises(ProofPurposeError, match="not to the credential's issuer"):
         cose.verify_vc_cose(data, resolver=resolver)
 
@@ -223,10 +248,12 @@ def test_tampering_with_header_payload_or_signature_fails(issuer, resolver):
     pair, kid = issuer
     credential = credential_for(pair.did_key)
     protected, unprotected, payload, signature = cbor2.loads(
-        cose.sign_vc_cose(credential, pair, kid=kid)).value
+        cose.sign_vc_cose(credential, pair, kid=kid)
+    ).value
     altered_header = cbor2.dumps(vc_protected(pair, kid, _5=b"iv"), canonical=True)
-    altered = dict(credential, credentialSubject=dict(credential["credentialSubject"],
-                                                      assessment="불량"))
+    altered = dict(
+        credential, credentialSubject=dict(credential["credentialSubject"], assessment="불량")
+    )
     altered_payload = json.dumps(altered, ensure_ascii=False).encode()
     flipped = bytes([signature[0] ^ 1]) + signature[1:]
     for parts in (
@@ -241,18 +268,29 @@ def test_tampering_with_header_payload_or_signature_fails(issuer, resolver):
 def test_signature_length_is_exact(issuer, resolver):
     pair, kid = issuer
     protected, unprotected, payload, signature = cbor2.loads(
-        cose.sign_vc_cose(credential_for(pair.did_key), pair, kid=kid)).value
+        cose.sign_vc_cose(credential_for(pair.did_key), pair, kid=kid)
+    ).value
     for bad in (signature + b"\x00", signature[:63], b"\x00" + signature):
         with pytest.raises(InvalidSignature, match="64 bytes"):
-            cose.verify_vc_cose(cbor2.dumps(cbor2.CBORTag(18, [protected, unprotected, payload, bad])),
-                                resolver=resolver)
+            cose.verify_vc_cose(
+                cbor2.dumps(cbor2.CBORTag(18, [protected, unprotected, payload, bad])),
+                resolver=resolver,
+            )
 
 
 def test_truncated_garbage_and_trailing_bytes_are_refused(issuer, resolver):
     pair, kid = issuer
     data = cose.sign_vc_cose(credential_for(pair.did_key), pair, kid=kid)
-    for bad in (data[: len(data) // 2], data[:-1], data[:1], b"", b"\xff\xff\xff", b"not cbor",
-                data + b"\x00", bytes([0x9F] * 5000)):
+    for bad in (
+        data[: len(data) // 2],
+        data[:-1],
+        data[:1],
+        b"",
+        b"\xff\xff\xff",
+        b"not cbor",
+        data + b"\x00",
+        bytes([0x9F] * 5000),
+    ):
         with pytest.raises(MalformedDocumentError):
             cose.verify_vc_cose(bad, resolver=resolver)
         with pytest.raises(MalformedDocumentError):
@@ -261,8 +299,9 @@ def test_truncated_garbage_and_trailing_bytes_are_refused(issuer, resolver):
         cose.verify_vc_cose(data.hex(), resolver=resolver)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("tag, match", [(None, "untagged"), (17, "COSE_Mac0"), (98, "COSE_Sign"),
-                                        (61, "tag 61")])
+@pytest.mark.parametrize(
+    "tag, match", [(None, "untagged"), (17, "COSE_Mac0"), (98, "COSE_Sign"), (61, "tag 61")]
+)
 def test_only_a_tagged_cose_sign1_is_read(issuer, resolver, tag, match):
     pair, kid = issuer
     data = resign(pair, vc_protected(pair, kid), credential_for(pair.did_key), tag=tag)
@@ -282,8 +321,16 @@ def test_only_a_tagged_cose_sign1_is_read(issuer, resolver, tag, match):
         [b"\x80", {}, b"{}", b"x" * 64],
         [b"\xbf\x01\x27\xff", {}, b"{}", b"x" * 64],
     ],
-    ids=["empty-protected", "detached", "unprotected-array", "protected-map-not-bytes",
-         "payload-text", "three-items", "protected-array", "protected-indefinite"],
+    ids=[
+        "empty-protected",
+        "detached",
+        "unprotected-array",
+        "protected-map-not-bytes",
+        "payload-text",
+        "three-items",
+        "protected-array",
+        "protected-indefinite",
+    ],
 )
 def test_malformed_cose_sign1_bodies(resolver, body):
     with pytest.raises(MalformedDocumentError):
@@ -301,13 +348,23 @@ def test_duplicate_labels_in_protected_header_are_refused(issuer, resolver):
         cose.verify_vc_cose(data, resolver=resolver)
 
 
-@pytest.mark.parametrize("label, value", [(2, [16]), (33, b"\x30\x82"), (32, b"\x30"), (34, b"\x00"),
-                                          (35, "https://attacker.example/cert")])
+@pytest.mark.parametrize(
+    "label, value",
+    [
+        (2, [16]),
+        (33, b"\x30\x82"),
+        (32, b"\x30"),
+        (34, b"\x00"),
+        (35, "https://attacker.example/cert"),
+    ],
+)
 def test_crit_and_certificate_headers_are_refused(issuer, resolver, label, value):
     pair, kid = issuer
     header = vc_protected(pair, kid)
-    for protected, unprotected in ((dict(header, **{str(label): value}), None),
-                                   (header, {label: value})):
+    for protected, unprotected in (
+        (dict(header, **{str(label): value}), None),
+        (header, {label: value}),
+    ):
         protected = {int(k): v for k, v in protected.items()}
         data = resign(pair, protected, credential_for(pair.did_key), unprotected=unprotected)
         with pytest.raises(MalformedDocumentError, match="not accepted"):
@@ -333,8 +390,11 @@ def test_payload_must_be_strict_json(issuer, resolver, payload):
 
 def test_payload_must_be_a_credential(issuer, resolver):
     pair, kid = issuer
-    presentation = {"@context": ["https://www.w3.org/ns/credentials/v2"],
-                    "type": ["VerifiablePresentation"], "issuer": pair.did_key}
+    presentation = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "issuer": pair.did_key,
+    }
     data = resign(pair, vc_protected(pair, kid), presentation)
     with pytest.raises(MalformedDocumentError, match="VerifiableCredential"):
         cose.verify_vc_cose(data, resolver=resolver)
@@ -346,3 +406,43 @@ def test_sign_refuses_a_kid_that_is_not_the_issuers(issuer):
         cose.sign_vc_cose(credential_for("did:example:other"), pair, kid=kid)
     with pytest.raises(ValueError, match="kid"):
         cose.sign_vc_cose(credential_for(pair.did_key), pair, kid="#key-1")
+
+
+# -- a published vector: cose-wg/Examples ecdsa-examples/ecdsa-sig-01.json -----------------
+# A tagged COSE_Sign1 with ES256, protected {1: -7, 3: 0}, kid "11" unprotected, over
+# "This is the content.", with its published ToBeSign intermediate.
+COSE_WG_KEY = {
+    "kty": "EC",
+    "crv": "P-256",
+    "x": "usWxHK2PmfnHKwXPS54m0kTcGJ90UiglWiGahtagnv8",
+    "y": "IBOL-C3BttVivg-lSreASjpkttcsz-1rb7btKLv8EX4",
+}
+COSE_WG_SIGN1 = bytes.fromhex(
+    "D28445A201260300A10442313154546869732069732074686520636F6E74656E742E5840EAE868ECC176883766C5"
+    "DC5BA5B8DCA25DAB3C2E56A551CE5705B793914348E172727F48461FABBBA2E343492DDECAC3983686250BC68E9F"
+    "1A7A07D41225B59F"
+)
+COSE_WG_TO_BE_SIGNED = bytes.fromhex(
+    "846A5369676E61747572653145A2012603004054546869732069732074686520636F6E74656E742E"
+)
+
+
+def test_sig_structure_of_the_cose_wg_vector_matches_byte_for_byte():
+    from vcwallet.jose import key_algorithm, verify_signature
+
+    assert cose.sig_structure(COSE_WG_SIGN1) == COSE_WG_TO_BE_SIGNED
+    assert (
+        independent_to_be_signed(bytes.fromhex("A201260300"), b"This is the content.")
+        == COSE_WG_TO_BE_SIGNED
+    )
+    key, alg = key_algorithm(COSE_WG_KEY)
+    signature = cbor2.loads(COSE_WG_SIGN1).value[3]
+    verify_signature(key, alg, signature, COSE_WG_TO_BE_SIGNED)
+    with pytest.raises(InvalidSignature):
+        verify_signature(key, alg, signature, COSE_WG_TO_BE_SIGNED[:-1] + b"!")
+
+
+def test_the_cose_wg_vector_is_not_a_credential(resolver):
+    # valid COSE, but its kid is unprotected and it has no vc typ: refused as a vc+cose
+    with pytest.raises(MalformedDocumentError, match="must be protected"):
+        cose.verify_vc_cose(COSE_WG_SIGN1, resolver=resolver)

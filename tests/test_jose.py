@@ -115,8 +115,9 @@ def test_issuer_as_string_works(issuer, resolver):
 
 def test_generic_jws_with_other_typ(issuer):
     pair, _ = issuer
-    token = jose.sign_jws({"nonce": "n-1", "aud": "https://verifier.example"}, pair,
-                          header={"typ": "kb+jwt"})
+    token = jose.sign_jws(
+        {"nonce": "n-1", "aud": "https://verifier.example"}, pair, header={"typ": "kb+jwt"}
+    )
     header, payload = jose.verify_jws(token, pair.public_key, expected_typ="kb+jwt")
     assert header == {"alg": pair.key_type.jws_alg, "typ": "kb+jwt"}
     assert payload["nonce"] == "n-1"
@@ -127,7 +128,9 @@ def test_generic_jws_with_other_typ(issuer):
 
 def test_typ_with_application_prefix_is_the_same_media_type(issuer, resolver):
     pair, kid = issuer
-    token = forge(vc_header(pair, kid, typ="application/vc+jwt"), credential_for(pair.did_key), pair)
+    token = forge(
+        vc_header(pair, kid, typ="application/vc+jwt"), credential_for(pair.did_key), pair
+    )
     assert jose.verify_vc_jwt(token, resolver=resolver).credential["id"]
 
 
@@ -149,7 +152,8 @@ def test_jwcrypto_tokens_verify_in_ours(issuer, resolver):
     credential = credential_for(pair.did_key)
     theirs = jws.JWS(json.dumps(credential, ensure_ascii=False).encode("utf-8"))
     theirs.add_signature(
-        jwk.JWK(**pair.private_jwk()), None,
+        jwk.JWK(**pair.private_jwk()),
+        None,
         json.dumps({"alg": pair.key_type.jws_alg, "typ": "vc+jwt", "kid": kid}),
     )
     token = theirs.serialize(compact=True)
@@ -166,13 +170,20 @@ def rsa_issuer():
     document = {
         "@context": ["https://www.w3.org/ns/did/v1"],
         "id": did,
-        "verificationMethod": [{
-            "id": f"{did}#key-1", "type": "JsonWebKey", "controller": did,
-            "publicKeyJwk": {"kty": "RSA", "n": public["n"], "e": public["e"]},
-        }, {
-            "id": f"{did}#key-2", "type": "JsonWebKey", "controller": did,
-            "publicKeyJwk": {"kty": "RSA", "n": public["n"], "e": public["e"], "alg": "PS256"},
-        }],
+        "verificationMethod": [
+            {
+                "id": f"{did}#key-1",
+                "type": "JsonWebKey",
+                "controller": did,
+                "publicKeyJwk": {"kty": "RSA", "n": public["n"], "e": public["e"]},
+            },
+            {
+                "id": f"{did}#key-2",
+                "type": "JsonWebKey",
+                "controller": did,
+                "publicKeyJwk": {"kty": "RSA", "n": public["n"], "e": public["e"], "alg": "PS256"},
+            },
+        ],
         "assertionMethod": [f"{did}#key-1", f"{did}#key-2"],
     }
     return key, did, StaticResolver({did: document})
@@ -198,8 +209,9 @@ def test_rs256_open_badge_from_did_web_verifies(rsa_issuer):
 
 def test_rsa_key_published_for_another_alg_is_refused(rsa_issuer):
     key, did, static = rsa_issuer
-    token = jwcrypto_token(key, {"alg": "RS256", "typ": "vc+jwt", "kid": f"{did}#key-2"},
-                           credential_for(did))
+    token = jwcrypto_token(
+        key, {"alg": "RS256", "typ": "vc+jwt", "kid": f"{did}#key-2"}, credential_for(did)
+    )
     with pytest.raises(UnsupportedAlgorithm, match="PS256"):
         jose.verify_vc_jwt(token, resolver=static)
 
@@ -231,8 +243,9 @@ def test_alg_none_is_refused(issuer, resolver):
 def test_hmac_is_refused_even_with_the_public_key_as_secret(issuer, resolver):
     pair, kid = issuer
     secret = jwk.JWK(kty="oct", k=b64(json.dumps(pair.public_key.to_jwk()).encode()))
-    token = jwcrypto_token(secret, {"alg": "HS256", "typ": "vc+jwt", "kid": kid},
-                           credential_for(pair.did_key))
+    token = jwcrypto_token(
+        secret, {"alg": "HS256", "typ": "vc+jwt", "kid": kid}, credential_for(pair.did_key)
+    )
     with pytest.raises(UnsupportedAlgorithm, match="HMAC"):
         jose.verify_vc_jwt(token, resolver=resolver)
 
@@ -306,7 +319,10 @@ def test_cty_other_than_vc_is_refused(issuer, resolver):
         ("crit", ["exp"]),
         ("b64", False),
         ("zip", "DEF"),
-        ("jwk", {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}),
+        (
+            "jwk",
+            {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+        ),
         ("jku", "https://attacker.example/keys.json"),
         ("x5u", "https://attacker.example/cert.pem"),
         ("x5c", ["MIIB"]),
@@ -339,8 +355,9 @@ def test_duplicate_payload_member_is_refused(issuer, resolver):
         jose.verify_vc_jwt(token, resolver=resolver)
 
 
-@pytest.mark.parametrize("payload", [b'{"a": NaN}', b'{"a": 9007199254740993}', b"[1, 2]",
-                                     b'"text"', b"\xff\xfe", b"{"])
+@pytest.mark.parametrize(
+    "payload", [b'{"a": NaN}', b'{"a": 9007199254740993}', b"[1, 2]", b'"text"', b"\xff\xfe", b"{"]
+)
 def test_payload_that_is_not_strict_json_object_is_refused(issuer, payload):
     pair, _ = issuer
     token = forge({"alg": pair.key_type.jws_alg, "typ": "vc+jwt"}, payload, pair)
@@ -368,7 +385,7 @@ def test_segment_counts(issuer):
     with pytest.raises(MalformedDocumentError, match="JWE"):
         jose.verify_jws(f"{h}.{p}.{s}.{s}.{s}", pair.public_key, expected_typ="vc+jwt")
     for bad in (f"{h}.{p}", f"{h}.{p}.{s}.{s}", "", token + ".", "abc"):
-        with pytest.raises(MalformedDocumentError, match="parts|JWE"):
+        with pytest.raises(MalformedDocumentError, match=r"parts|JWE"):
             jose.verify_jws(bad, pair.public_key, expected_typ="vc+jwt")
         with pytest.raises(MalformedDocumentError):
             jose.signing_input(bad)
@@ -388,13 +405,58 @@ def test_non_canonical_base64url_is_refused(issuer):
         f"{h}.{p}.{twin}",
         f"{h}==.{p}.{s}",
         f"{h}.{p}.{s}==",
-        f"{h}.{p}.{s.replace('-', '+').replace('_', '/')}" if ("-" in s or "_" in s) else f"{h}.{p}.+{s[1:]}",
+        f"{h}.{p}.{s.replace('-', '+').replace('_', '/')}"
+        if ("-" in s or "_" in s)
+        else f"{h}.{p}.+{s[1:]}",
         f"{h}.{p} .{s}",
         f"{h}.{p}.{s[:-1]}",
         f"{h}.{p}.!{s[1:]}",
     ):
         with pytest.raises(MalformedDocumentError):
             jose.verify_jws(bad, pair.public_key, expected_typ="vc+jwt")
+
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@pytest.mark.parametrize("length", [2, 3, 4, 6, 7])
+def test_base64url_accepts_exactly_the_canonical_spellings(length):
+    for last in ALPHABET:
+        for prefix in ("A" * (length - 1), "_" * (length - 1)):
+            text = prefix + last
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            if b64(raw) == text:
+                assert jose.b64url_decode(text) == raw
+            else:
+                with pytest.raises(MalformedDocumentError, match="canonical"):
+                    jose.b64url_decode(text)
+    assert jose.b64url_decode("") == b""
+
+
+class DerSigner:
+    """A signer that hands back DER-encoded ECDSA (a common HSM mistake)."""
+
+    def __init__(self) -> None:
+        self.pair = KeyPair.generate(KeyType.P256)
+        self.key_type = KeyType.P256
+        self.public_key = self.pair.public_key
+
+    def sign(self, data: bytes) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        return self.pair.private_key.sign(data, ec.ECDSA(hashes.SHA256()))
+
+
+def test_a_signer_returning_der_is_caught_at_signing():
+    signer = DerSigner()
+    with pytest.raises(ValueError, match="64"):
+        jose.sign_jws({"a": 1}, signer, header={"typ": "vc+jwt"})
+    from vcwallet import cose
+
+    kid = did_key_url(signer.public_key)
+    with pytest.raises(ValueError, match="64"):
+        cose.sign_vc_cose(credential_for(signer.public_key.did_key), signer, kid=kid)
 
 
 def test_unverified_peeks(issuer):
@@ -404,7 +466,9 @@ def test_unverified_peeks(issuer):
     assert jose.unverified_payload(token)["issuer"]["name"] == ISSUER_NAME
     for bad in ("a.b", "!!.e30.x", "e30.!!.x"):
         with pytest.raises(MalformedDocumentError):
-            jose.unverified_header(bad) if bad.startswith("!") or bad == "a.b" else jose.unverified_payload(bad)
+            jose.unverified_header(bad) if bad.startswith(
+                "!"
+            ) or bad == "a.b" else jose.unverified_payload(bad)
 
 
 # -- signature checks ----------------------------------------------------------------------
@@ -416,11 +480,17 @@ def test_tampering_with_header_payload_or_signature_fails(issuer, resolver):
     token = jose.sign_vc_jwt(credential, pair, kid=kid)
     h, p, s = token.split(".")
     new_header = b64(json.dumps(vc_header(pair, kid, extra="x")).encode())
-    altered = dict(credential, credentialSubject=dict(credential["credentialSubject"], name="김민수"))
+    altered = dict(
+        credential, credentialSubject=dict(credential["credentialSubject"], name="김민수")
+    )
     new_payload = b64(json.dumps(altered, ensure_ascii=False).encode())
     signature = bytearray(jose.b64url_decode(s))
     signature[10] ^= 0x01
-    for bad in (f"{new_header}.{p}.{s}", f"{h}.{new_payload}.{s}", f"{h}.{p}.{b64(bytes(signature))}"):
+    for bad in (
+        f"{new_header}.{p}.{s}",
+        f"{h}.{new_payload}.{s}",
+        f"{h}.{p}.{b64(bytes(signature))}",
+    ):
         with pytest.raises(InvalidSignature):
             jose.verify_vc_jwt(bad, resolver=resolver)
 
@@ -452,8 +522,9 @@ def test_key_of_another_did_is_refused(issuer, resolver):
     pair, _ = issuer
     mallory = KeyPair.generate(pair.key_type)
     # Mallory signs a credential naming the victim as issuer, with her own (valid) key
-    token = forge(vc_header(mallory, did_key_url(mallory.public_key)),
-                  credential_for(pair.did_key), mallory)
+    token = forge(
+        vc_header(mallory, did_key_url(mallory.public_key)), credential_for(pair.did_key), mallory
+    )
     with pytest.raises(ProofPurposeError, match="not to the credential's issuer"):
         jose.verify_vc_jwt(token, resolver=resolver)
 
@@ -466,7 +537,9 @@ def test_kid_pointing_at_the_issuer_with_a_foreign_signature_fails(issuer, resol
         jose.verify_vc_jwt(token, resolver=resolver)
 
 
-@pytest.mark.parametrize("kid", ["#key-1", "did:key:z6Mk", "https://issuer.example/keys/1", None, 7])
+@pytest.mark.parametrize(
+    "kid", ["#key-1", "did:key:z6Mk", "https://issuer.example/keys/1", None, 7]
+)
 def test_kid_must_be_an_absolute_did_url_with_fragment(issuer, resolver, kid):
     pair, _ = issuer
     header = vc_header(pair, "x")
@@ -482,8 +555,14 @@ def test_key_not_listed_for_assertion_is_refused():
     document = {
         "@context": ["https://www.w3.org/ns/did/v1"],
         "id": did,
-        "verificationMethod": [{"id": f"{did}#auth", "type": "Multikey", "controller": did,
-                                "publicKeyMultibase": pair.public_key.multibase}],
+        "verificationMethod": [
+            {
+                "id": f"{did}#auth",
+                "type": "Multikey",
+                "controller": did,
+                "publicKeyMultibase": pair.public_key.multibase,
+            }
+        ],
         "authentication": [f"{did}#auth"],
     }
     token = forge(vc_header(pair, f"{did}#auth"), credential_for(did), pair)
@@ -523,7 +602,8 @@ def test_registered_claims_must_agree_with_the_credential(issuer, resolver, clai
     token = forge(vc_header(pair, kid), credential_for(pair.did_key, **claims), pair)
     if ok:
         assert jose.verify_vc_jwt(token, resolver=resolver).credential == credential_for(
-            pair.did_key, **claims)
+            pair.did_key, **claims
+        )
     else:
         with pytest.raises(MalformedDocumentError):
             jose.verify_vc_jwt(token, resolver=resolver)
@@ -597,8 +677,14 @@ def test_caching_resolver_remembers_did_key_only(issuer):
     document = {
         "@context": ["https://www.w3.org/ns/did/v1"],
         "id": did,
-        "verificationMethod": [{"id": f"{did}#key-1", "type": "Multikey", "controller": did,
-                                "publicKeyMultibase": web_pair.public_key.multibase}],
+        "verificationMethod": [
+            {
+                "id": f"{did}#key-1",
+                "type": "Multikey",
+                "controller": did,
+                "publicKeyMultibase": web_pair.public_key.multibase,
+            }
+        ],
         "assertionMethod": [f"{did}#key-1"],
     }
     fetch = CountingFetch({"https://uni.example/.well-known/did.json": document})
@@ -617,8 +703,11 @@ def test_caching_resolver_remembers_did_key_only(issuer):
         jose.verify_vc_jwt(token, resolver=pinned)
     assert fetch.calls == 4
     with pytest.raises(ProofPurposeError):  # failures are not cached, and not swallowed
-        cache.verification_method(kid, "keyAgreement") if pair.key_type is KeyType.P256 else \
-            cache.verification_method(f"{did}#key-1", "authentication")
+        cache.verification_method(
+            kid, "keyAgreement"
+        ) if pair.key_type is KeyType.P256 else cache.verification_method(
+            f"{did}#key-1", "authentication"
+        )
     # bounded: a third did:key pushes out the oldest
     for _ in range(3):
         other = KeyPair.generate(KeyType.ED25519)

@@ -41,8 +41,13 @@ CONTENT_TYPE_VC = "application/vc"
 TYP_VC_COSE = "application/vc+cose"
 MAX_COSE_BYTES = 4 * 1024 * 1024
 
-_OTHER_COSE_TAGS = {16: "COSE_Encrypt0", 17: "COSE_Mac0", 96: "COSE_Encrypt", 97: "COSE_Mac",
-                    98: "COSE_Sign"}
+_OTHER_COSE_TAGS = {
+    16: "COSE_Encrypt0",
+    17: "COSE_Mac0",
+    96: "COSE_Encrypt",
+    97: "COSE_Mac",
+    98: "COSE_Sign",
+}
 # labels that say how to read or whom to trust; never honoured from the unprotected bucket
 _PROTECTED_ONLY = frozenset({ALG, CRIT, CONTENT_TYPE, KID, TYP})
 _REFUSED_LABELS = {CRIT: "crit", X5BAG: "x5bag", X5CHAIN: "x5chain", X5T: "x5t", X5U: "x5u"}
@@ -94,7 +99,7 @@ def _declared_map_size(encoded: bytes) -> int:
     width = {24: 1, 25: 2, 26: 4, 27: 8}.get(info)
     if width is None or len(encoded) < 1 + width:
         raise MalformedDocumentError("protected header has a malformed map head")
-    return int.from_bytes(encoded[1:1 + width], "big")
+    return int.from_bytes(encoded[1 : 1 + width], "big")
 
 
 def _parse_protected(encoded: bytes) -> dict[Any, Any]:
@@ -119,7 +124,8 @@ def _parse_sign1(data: bytes) -> _Sign1:
     item = _decode_all(data, "COSE_Sign1")
     if not isinstance(item, cbor2.CBORTag) or item.tag != COSE_SIGN1_TAG:
         tag = getattr(item, "tag", None)
-        name = _OTHER_COSE_TAGS.get(tag, f"tag {tag}" if tag is not None else "untagged CBOR")
+        name = _OTHER_COSE_TAGS.get(tag) if isinstance(tag, int) else None
+        name = name or (f"tag {tag}" if tag is not None else "untagged CBOR")
         raise MalformedDocumentError(f"expected a tagged COSE_Sign1 (tag 18), found {name}")
     body = item.value  # cbor2 decodes tagged content as immutable (tuple, frozendict)
     if not isinstance(body, list | tuple) or len(body) != 4:
@@ -158,6 +164,8 @@ def sign_vc_cose(credential: Mapping[str, Any], signer: Signer, *, kid: str) -> 
     _json.check_value(credential)
     payload = _json.dumps(credential).encode("utf-8")
     signature = signer.sign(_to_be_signed(protected_bytes, payload))
+    if len(signature) != 64:  # RFC 9053: Ed25519 and ES256 (r || s) signatures are 64 bytes
+        raise ValueError(f"signer returned {len(signature)} bytes; COSE alg {alg} needs 64")
     return cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected_bytes, {}, payload, signature]))
 
 
@@ -211,7 +219,8 @@ def _check_types(protected: Mapping[Any, Any]) -> None:
 
 
 def verify_vc_cose(data: bytes, *, resolver: Any) -> VerifiedCose:
-    """Verify a vc+cose: structure, typ, alg, the issuer's assertionMethod key, signature, issuer."""
+    """Verify a vc+cose: structure, typ, alg, the issuer's assertionMethod key, signature
+    and issuer; return the credential or raise a named error (dates are the caller's)."""
     sign1 = _parse_sign1(data)
     _check_labels(sign1)
     _check_types(sign1.protected)

@@ -59,6 +59,10 @@ MAX_TOKEN_CHARS = 6 * 1024 * 1024
 MIN_RSA_BITS = 2048
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_B64URL_VALUE = {
+    char: value
+    for value, char in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+}
 _SHA256 = hashes.SHA256()
 _ECDSA_SHA256 = ec.ECDSA(_SHA256)
 _PKCS1V15 = padding.PKCS1v15()
@@ -86,7 +90,9 @@ def b64url_decode(text: str, *, what: str = "value") -> bytes:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (ValueError, binascii.Error):
         raise MalformedDocumentError(f"{what} is not canonical base64url") from None
-    if text and b64url_encode(raw) != text:
+    # the last character of a 2- or 3-character tail carries 4 or 2 unused bits: must be 0
+    tail = len(text) % 4
+    if tail and _B64URL_VALUE[text[-1]] & (0x0F if tail == 2 else 0x03):
         raise MalformedDocumentError(f"{what} is not canonical base64url (trailing bits)")
     return raw
 
@@ -171,7 +177,12 @@ def sign_jws(payload: Mapping[str, Any], signer: Signer, *, header: Mapping[str,
         + "."
         + b64url_encode(_json_bytes(payload, "payload"))
     ).encode("ascii")
-    return data.decode("ascii") + "." + b64url_encode(signer.sign(data))
+    signature = signer.sign(data)
+    if len(signature) != 64:  # an HSM adapter handing back DER would make unverifiable tokens
+        raise ValueError(
+            f"signer returned {len(signature)} bytes; {alg} needs 64 (r || s for ES256)"
+        )
+    return data.decode("ascii") + "." + b64url_encode(signature)
 
 
 # -- keys ------------------------------------------------------------------------------
@@ -232,17 +243,19 @@ def _typed_key(key: Any, original: Any) -> tuple[_VerifyKey, str]:
 def verify_signature(key: _VerifyKey, alg: str, signature: bytes, data: bytes) -> None:
     """Check a raw JWS/COSE signature (EdDSA, ES256 as ``r || s``, RS256); None or raise."""
     try:
-        if alg == "EdDSA":
+        if alg == "EdDSA" and isinstance(key, ed25519.Ed25519PublicKey):
             if len(signature) != 64:
                 raise InvalidSignature("EdDSA signature must be exactly 64 bytes")
-            key.verify(signature, data)  # type: ignore[call-arg, union-attr]
-        elif alg == "ES256":
+            key.verify(signature, data)
+        elif alg == "ES256" and isinstance(key, ec.EllipticCurvePublicKey):
             # p1363_to_der refuses anything but 64 bytes (RFC 7518 3.4; jwcrypto is laxer)
-            key.verify(p1363_to_der(signature), data, _ECDSA_SHA256)  # type: ignore[call-arg, union-attr]
-        else:
-            if len(signature) != (key.key_size + 7) // 8:  # type: ignore[union-attr]
+            key.verify(p1363_to_der(signature), data, _ECDSA_SHA256)
+        elif alg == "RS256" and isinstance(key, rsa.RSAPublicKey):
+            if len(signature) != (key.key_size + 7) // 8:
                 raise InvalidSignature("RS256 signature length does not match the key")
-            key.verify(signature, data, _PKCS1V15, _SHA256)  # type: ignore[call-arg, union-attr]
+            key.verify(signature, data, _PKCS1V15, _SHA256)
+        else:
+            raise UnsupportedAlgorithm(f"alg {alg!r} does not fit a {type(key).__name__}")
     except _CryptoInvalidSignature:
         raise InvalidSignature(f"{alg} signature does not verify") from None
 
@@ -537,12 +550,12 @@ def verify_vc_jwt(token: str, *, resolver: Any) -> VerifiedJwt:
         raise MalformedDocumentError(f"vc+jwt cty {header['cty']!r} is not 'vc'")
     kid = header.get("kid")
     kid_did(kid)
+    if not isinstance(kid, str):  # kid_did has refused it already; this narrows the type
+        raise MalformedDocumentError("kid must be a string")
     _check_alg(header, VERIFY_ALGS)
     _check_header_params(header)
     method, key = lookup_assertion_key(resolver, kid)
-    header, payload = _verify_parts(
-        parts, key, VC_JWT_TYP, VERIFY_ALGS, header
-    )
+    header, payload = _verify_parts(parts, key, VC_JWT_TYP, VERIFY_ALGS, header)
     check_credential_shape(payload)
     issuer = check_kid_owner(kid, payload)
     _check_registered_claims(payload, issuer)
