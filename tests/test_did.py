@@ -622,20 +622,29 @@ def test_not_dids(text: str) -> None:
 
 # -- StaticResolver ----------------------------------------------------------------------------
 def test_static_resolver_falls_back_and_pins_a_copy(split_document: dict[str, Any]) -> None:
+    attempted: list[str] = []
+
+    def offline(url: str) -> bytes:  # never touch the network from tests
+        attempted.append(url)
+        raise ConnectionRefusedError("offline")
+
     documents = {WEB_DID: json.loads(json.dumps(split_document))}
-    resolver = StaticResolver(documents, fallback=DidResolver())
-    documents[WEB_DID]["assertionMethod"] = [
-        f"{WEB_DID}#auth"
-    ]  # the caller's later edit has no effect
+    resolver = StaticResolver(documents, fallback=DidResolver(fetch=offline))
+    # the caller's later edit has no effect on the pinned copy
+    documents[WEB_DID]["assertionMethod"] = [f"{WEB_DID}#auth"]
     with pytest.raises(ProofPurposeError):
         resolver.verification_method(f"{WEB_DID}#auth", "assertionMethod")
+    assert str(resolver.resolve(WEB_DID).id) == WEB_DID
     pair = KeyPair.generate()
-    assert (
-        resolver.verification_method(did_key_url(pair.public_key), "assertionMethod").public_key()
-        == pair.public_key
-    )
+    method = resolver.verification_method(did_key_url(pair.public_key), "assertionMethod")
+    assert method.public_key() == pair.public_key
+    assert str(resolver.resolve(pair.did_key).id) == pair.did_key
+    assert attempted == []  # pinned DIDs and did:key need no fetch
     with pytest.raises(ResolutionError):
-        resolver.resolve("did:web:unpinned.example")  # fallback is DidResolver without a server
+        resolver.resolve("did:web:unpinned.example")
+    with pytest.raises(ResolutionError):
+        resolver.verification_method("did:web:unpinned.example#key-1", "assertionMethod")
+    assert attempted == ["https://unpinned.example/.well-known/did.json"] * 2
 
 
 # -- did:web syntax ----------------------------------------------------------------------------
@@ -695,6 +704,7 @@ def test_did_web_to_url_refuses(did: str) -> None:
         ("https://example.edu/.well-known/did.json", "did:web:example.edu"),
         ("https://example.edu/dept/x/did.json", "did:web:example.edu:dept:x"),
         ("https://example.edu/dept/x", "did:web:example.edu:dept:x"),
+        ("https://example.edu/학과/did.json", "did:web:example.edu:%ED%95%99%EA%B3%BC"),
     ],
 )
 def test_url_to_did_web(url: str, did: str) -> None:
