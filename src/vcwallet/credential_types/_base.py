@@ -36,7 +36,6 @@ class BuildParts:
 
     issuer: str | dict[str, Any]
     issuer_id: str
-    issuer_name: str | None
     credential_id: str
     valid_from: str
     holder: str | None
@@ -118,11 +117,10 @@ class CredentialType:
         clean = _json.nfc(subject)
         self.validate_subject(clean)
         start = valid_from or now or datetime.now(UTC)
-        issuer_value, issuer_id, name = _issuer(issuer, _json.nfc(issuer_name), self.issuer_profile)
+        issuer_value, issuer_id = _issuer(issuer, _json.nfc(issuer_name), self.issuer_profile)
         parts = BuildParts(
             issuer=issuer_value,
             issuer_id=issuer_id,
-            issuer_name=name,
             credential_id=credential_id or f"urn:uuid:{uuid.uuid4()}",
             valid_from=xsd_datetime(start),
             holder=_holder(clean, holder),
@@ -220,7 +218,7 @@ def _aware(moment: datetime) -> datetime:
 
 def _issuer(
     issuer: str | dict[str, Any], issuer_name: str | None, profile: bool
-) -> tuple[str | dict[str, Any], str, str | None]:
+) -> tuple[str | dict[str, Any], str]:
     """Normalise ``issuer``: an id string, or an object with ``id`` (OB3: a named Profile)."""
     if isinstance(issuer, str):
         issuer_id, name, extra = issuer, issuer_name, {}
@@ -239,14 +237,14 @@ def _issuer(
             raise ValueError(
                 "an Open Badges / CLR issuer is a Profile and needs a name: pass issuer_name"
             )
-        return {"id": issuer_id, "type": ["Profile"], "name": name, **extra}, issuer_id, name
+        return {"id": issuer_id, "type": ["Profile"], "name": name, **extra}, issuer_id
     if name or extra:
         value: dict[str, Any] = {"id": issuer_id}
         if name:
             value["name"] = name
         value.update(extra)
-        return value, issuer_id, name
-    return issuer_id, issuer_id, None
+        return value, issuer_id
+    return issuer_id, issuer_id
 
 
 def _holder(subject: dict[str, Any], holder: str | None) -> str | None:

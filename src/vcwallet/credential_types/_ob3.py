@@ -8,7 +8,6 @@ from typing import Any
 from ._base import (
     BuildParts,
     Shaped,
-    as_list,
     day,
     recipient_name,
     stable_id,
@@ -57,11 +56,3 @@ def describe_parts(credential: Mapping[str, Any]) -> tuple[str, str, str, dict[s
     recipient = recipient_name(subject) or str(subject.get("id") or "?")
     when = day(credential.get("awardedDate") or credential.get("validFrom"))
     return title, recipient, when, dict(achievement)
-
-
-def first_text(value: Any) -> str | None:
-    """The first string of a one-or-many value."""
-    for item in as_list(value):
-        if isinstance(item, str):
-            return item
-    return None
