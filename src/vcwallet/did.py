@@ -602,10 +602,18 @@ class HttpsFetcher:
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
-        self._opener = urllib.request.build_opener(
-            _NoRedirect,
-            urllib.request.HTTPSHandler(context=ssl_context or ssl.create_default_context()),
-        )
+        self._ssl_context = ssl_context
+        self._opener: urllib.request.OpenerDirector | None = None
+
+    def _open(self, request: urllib.request.Request) -> Any:
+        # built on first use: loading the system CA store takes tens of milliseconds, and
+        # most resolvers only ever see did:key
+        if self._opener is None:
+            context = self._ssl_context or ssl.create_default_context()
+            self._opener = urllib.request.build_opener(
+                _NoRedirect, urllib.request.HTTPSHandler(context=context)
+            )
+        return self._opener.open(request, timeout=self.timeout)
 
     def __call__(self, url: str) -> bytes:
         if urllib.parse.urlsplit(url).scheme != "https":
@@ -614,7 +622,7 @@ class HttpsFetcher:
             url, headers={"Accept": "application/did+json, application/json"}
         )
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
+            with self._open(request) as response:
                 body: bytes = response.read(self.max_bytes + 1)
         except urllib.error.HTTPError as exc:
             raise ResolutionError(f"{url}: HTTP {exc.code}") from None
