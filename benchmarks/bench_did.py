@@ -1,9 +1,10 @@
 """Resolution costs of vcwallet.did, per operation (best of several rounds, one process).
 
 Prints microseconds per call for: constructing the default resolver (it loads no CA store
-until a did:web is fetched), did:key verification-method lookup (the verifier's hot path), full did:key resolution to a pydid document, did:key document expansion, a pinned
-did:web lookup through StaticResolver (strict JSON check + pydid parse each time), and a
-did:web lookup fetched from a loopback HTTP server.
+until a did:web is fetched), did:key verification-method lookup (the verifier's hot path),
+full did:key resolution to a pydid document, did:key document expansion, a pinned did:web
+lookup through StaticResolver (strict JSON check + pydid parse each time), and a did:web
+lookup fetched from a loopback HTTP server.
 
     .venv/bin/python benchmarks/bench_did.py [seconds-per-round]
 """
