@@ -595,10 +595,13 @@ def test_refused_documents(mutate: Callable[[dict[str, Any], KeyPair], Any]) -> 
         WEB_DID, verificationMethod=[_method(WEB_DID, "k", pair.public_key)], assertionMethod=["#k"]
     )
     StaticResolver({WEB_DID: good}).verification_method(f"{WEB_DID}#k", "assertionMethod")
+    resolver = StaticResolver({WEB_DID: mutate(good, pair)})
     with pytest.raises(MalformedDocumentError) as info:
-        StaticResolver({WEB_DID: mutate(good, pair)}).verification_method(
-            f"{WEB_DID}#k", "assertionMethod"
-        )
+        resolver.verification_method(f"{WEB_DID}#k", "assertionMethod")
+    with pytest.raises(MalformedDocumentError):  # refused again: a failed check is not remembered
+        resolver.verification_method(f"{WEB_DID}#k", "assertionMethod")
+    with pytest.raises(MalformedDocumentError):
+        resolver.resolve(WEB_DID)
     private_d = pair.private_jwk()["d"]
     assert private_d not in str(info.value)
     assert PRIVATE_MULTIBASE not in str(info.value)

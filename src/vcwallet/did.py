@@ -700,6 +700,7 @@ class StaticResolver:
     ) -> None:
         self._documents = {did: copy.deepcopy(doc) for did, doc in documents.items()}
         self._fallback = fallback
+        self._checked: set[str] = set()  # pinned copies never change: check each one once
 
     def resolve(self, did: str) -> pydid.DIDDocument:
         check_did(did)
@@ -714,7 +715,9 @@ class StaticResolver:
         did, _ = split_did_url(did_url)
         document = self._documents.get(did)
         if document is not None:
-            parse_document(document, did=did)
+            if did not in self._checked:
+                parse_document(document, did=did)
+                self._checked.add(did)
             return _select(document, did_url, purpose)
         if self._fallback is not None:
             return self._fallback.verification_method(did_url, purpose)
