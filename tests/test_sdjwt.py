@@ -64,7 +64,11 @@ def transcript(holder: KeyPair) -> dict[str, Any]:
             "id": holder.did_key,
             "name": "김민준",
             "birthDate": "2001-03-04",
-            "degree": {"type": "BachelorDegree", "name": "공학사", "fieldOfStudy": "Computer Science"},
+            "degree": {
+                "type": "BachelorDegree",
+                "name": "공학사",
+                "fieldOfStudy": "Computer Science",
+            },
             "gpa": 3.9,
             "courses": [
                 {"code": "CS101", "title": "자료구조", "grade": "A+"},
@@ -75,14 +79,26 @@ def transcript(holder: KeyPair) -> dict[str, Any]:
     }
 
 
-DISCLOSABLE = ["credentialSubject.birthDate", "credentialSubject.gpa",
-               "credentialSubject.courses[*].grade", "credentialSubject.degree"]
+DISCLOSABLE = [
+    "credentialSubject.birthDate",
+    "credentialSubject.gpa",
+    "credentialSubject.courses[*].grade",
+    "credentialSubject.degree",
+]
 
 
 @pytest.fixture
 def issued(issuer_key: KeyPair, holder: KeyPair) -> str:
-    return issue_sd_jwt(transcript(holder), issuer_key, kid=KID, disclosable=DISCLOSABLE,
-                        holder_jwk=holder.public_key.to_jwk(), vct=VCT, issuer=ISSUER, now=NOW)
+    return issue_sd_jwt(
+        transcript(holder),
+        issuer_key,
+        kid=KID,
+        disclosable=DISCLOSABLE,
+        holder_jwk=holder.public_key.to_jwk(),
+        vct=VCT,
+        issuer=ISSUER,
+        now=NOW,
+    )
 
 
 def present(token: str, holder: KeyPair, paths: list[Any], **kw: Any) -> str:
@@ -114,20 +130,33 @@ def test_rfc9901_example_disclosures_and_digests() -> None:
     assert digest(RFC_US) == RFC_US_DIGEST
 
 
-def test_rfc9901_disclosures_verify_inside_our_token(issuer_key: KeyPair, resolver: StaticResolver) -> None:
+def test_rfc9901_disclosures_verify_inside_our_token(
+    issuer_key: KeyPair, resolver: StaticResolver
+) -> None:
     """The spec's own disclosure strings, referenced by their published digests, are accepted."""
-    payload = {"iss": ISSUER, "iat": int(NOW.timestamp()), "vct": "https://example.com/person",
-               "_sd": [RFC_GIVEN_NAME_DIGEST, "decoy" + "A" * 38], "nationalities": [{"...": RFC_US_DIGEST}],
-               "_sd_alg": "sha-256"}
+    payload = {
+        "iss": ISSUER,
+        "iat": int(NOW.timestamp()),
+        "vct": "https://example.com/person",
+        "_sd": [RFC_GIVEN_NAME_DIGEST, "decoy" + "A" * 38],
+        "nationalities": [{"...": RFC_US_DIGEST}],
+        "_sd_alg": "sha-256",
+    }
     jwt = sign_jws(payload, issuer_key, header={"typ": "dc+sd-jwt", "kid": KID})
     result = verify(f"{jwt}~{RFC_GIVEN_NAME}~{RFC_US}~", resolver, require_key_binding=False)
     assert result.claims["given_name"] == "John" and result.claims["nationalities"] == ["US"]
     assert set(result.disclosed) == {("given_name",), ("nationalities", 0)}
     # without the US disclosure the array element disappears
-    assert verify(f"{jwt}~{RFC_GIVEN_NAME}~", resolver, require_key_binding=False).claims["nationalities"] == []
+    assert (
+        verify(f"{jwt}~{RFC_GIVEN_NAME}~", resolver, require_key_binding=False).claims[
+            "nationalities"
+        ]
+        == []
+    )
 
 
 # -- round trips ----------------------------------------------------------------------------------
+
 
 def test_issued_token_shape(issued: str, holder: KeyPair) -> None:
     assert issued.endswith("~") and issued.count("~") == 1 + 1 + 1 + 3 + 1
@@ -146,46 +175,81 @@ def test_issued_token_shape(issued: str, holder: KeyPair) -> None:
 
 
 def test_present_only_what_is_asked(issued: str, holder: KeyPair, resolver: StaticResolver) -> None:
-    vp = present(issued, holder, ["credentialSubject.gpa", ("credentialSubject", "courses", 1, "grade")])
+    vp = present(
+        issued, holder, ["credentialSubject.gpa", ("credentialSubject", "courses", 1, "grade")]
+    )
     result = verify(vp, resolver)
     subject = result.claims["credentialSubject"]
     assert subject["gpa"] == 3.9
     assert [c.get("grade") for c in subject["courses"]] == [None, "A", None]
     assert "birthDate" not in subject and "degree" not in subject
-    assert set(result.disclosed) == {("credentialSubject", "gpa"), ("credentialSubject", "courses", 1, "grade")}
+    assert set(result.disclosed) == {
+        ("credentialSubject", "gpa"),
+        ("credentialSubject", "courses", 1, "grade"),
+    }
     assert result.key_binding["nonce"] == NONCE and result.key_binding["aud"] == AUD
     assert result.header["kid"] == KID and result.verification_method.id == KID
     assert result.issuer_jwt == issuer_jwt(issued)
 
 
-def test_present_wildcard_and_nothing(issued: str, holder: KeyPair, resolver: StaticResolver) -> None:
+def test_present_wildcard_and_nothing(
+    issued: str, holder: KeyPair, resolver: StaticResolver
+) -> None:
     every_grade = verify(present(issued, holder, ["credentialSubject.courses[*].grade"]), resolver)
-    assert [c["grade"] for c in every_grade.claims["credentialSubject"]["courses"]] == ["A+", "A", "B+"]
+    assert [c["grade"] for c in every_grade.claims["credentialSubject"]["courses"]] == [
+        "A+",
+        "A",
+        "B+",
+    ]
     bare = verify(present(issued, holder, []), resolver)
     assert bare.disclosed == () and bare.claims["credentialSubject"]["name"] == "김민준"
     # always-visible claims may be named; they add no disclosure
-    assert verify(present(issued, holder, ["vct", "credentialSubject.name"]), resolver).disclosed == ()
+    assert (
+        verify(present(issued, holder, ["vct", "credentialSubject.name"]), resolver).disclosed == ()
+    )
 
 
-def test_nested_disclosure_brings_its_parent(issuer_key: KeyPair, holder: KeyPair,
-                                             resolver: StaticResolver) -> None:
-    token = issue_sd_jwt(transcript(holder), issuer_key, kid=KID, holder_jwk=holder.public_key.to_jwk(),
-                         disclosable=["credentialSubject.degree", "credentialSubject.degree.fieldOfStudy"],
-                         vct=VCT, issuer=ISSUER, now=NOW)
+def test_nested_disclosure_brings_its_parent(
+    issuer_key: KeyPair, holder: KeyPair, resolver: StaticResolver
+) -> None:
+    token = issue_sd_jwt(
+        transcript(holder),
+        issuer_key,
+        kid=KID,
+        holder_jwk=holder.public_key.to_jwk(),
+        disclosable=["credentialSubject.degree", "credentialSubject.degree.fieldOfStudy"],
+        vct=VCT,
+        issuer=ISSUER,
+        now=NOW,
+    )
     inner = verify(present(token, holder, ["credentialSubject.degree.fieldOfStudy"]), resolver)
-    assert inner.claims["credentialSubject"]["degree"] == {"type": "BachelorDegree", "name": "공학사",
-                                                           "fieldOfStudy": "Computer Science"}
+    assert inner.claims["credentialSubject"]["degree"] == {
+        "type": "BachelorDegree",
+        "name": "공학사",
+        "fieldOfStudy": "Computer Science",
+    }
     outer_only = verify(present(token, holder, [("credentialSubject", "degree", "type")]), resolver)
     assert "fieldOfStudy" not in outer_only.claims["credentialSubject"]["degree"]
 
 
-def test_korean_values_round_trip_nfc(issuer_key: KeyPair, holder: KeyPair, resolver: StaticResolver) -> None:
+def test_korean_values_round_trip_nfc(
+    issuer_key: KeyPair, holder: KeyPair, resolver: StaticResolver
+) -> None:
     decomposed = unicodedata.normalize("NFD", "김민준")
     claims = {"credentialSubject": {"name": decomposed, "전공": "컴퓨터공학"}}
-    token = issue_sd_jwt(claims, issuer_key, kid=KID, disclosable=["credentialSubject.name",
-                         "credentialSubject.전공"], holder_jwk=holder.public_key.to_jwk(), vct=VCT,
-                         issuer=ISSUER, now=NOW)
-    result = verify(present(token, holder, ["credentialSubject.name", "credentialSubject.전공"]), resolver)
+    token = issue_sd_jwt(
+        claims,
+        issuer_key,
+        kid=KID,
+        disclosable=["credentialSubject.name", "credentialSubject.전공"],
+        holder_jwk=holder.public_key.to_jwk(),
+        vct=VCT,
+        issuer=ISSUER,
+        now=NOW,
+    )
+    result = verify(
+        present(token, holder, ["credentialSubject.name", "credentialSubject.전공"]), resolver
+    )
     assert result.claims["credentialSubject"] == {"name": "김민준", "전공": "컴퓨터공학"}
     assert result.claims["credentialSubject"]["name"] == unicodedata.normalize("NFC", decomposed)
     raw = b64url_decode(token.split("~")[1])
@@ -195,11 +259,20 @@ def test_korean_values_round_trip_nfc(issuer_key: KeyPair, holder: KeyPair, reso
 def test_p256_issuer_and_no_holder_binding(holder: KeyPair) -> None:
     key = KeyPair.generate(KeyType.P256)
     resolver = StaticResolver({ISSUER: build_did_web_document(ISSUER, [key.public_key])})
-    token = issue_sd_jwt({"age_over_18": True}, key, kid=KID, disclosable=["age_over_18"], holder_jwk=None,
-                         vct=VCT, issuer=ISSUER, now=NOW)
+    token = issue_sd_jwt(
+        {"age_over_18": True},
+        key,
+        kid=KID,
+        disclosable=["age_over_18"],
+        holder_jwk=None,
+        vct=VCT,
+        issuer=ISSUER,
+        now=NOW,
+    )
     shown = present_sd_jwt(token, disclose=["age_over_18"], holder=None, nonce=None, audience=None)
-    result = verify_sd_jwt(shown, resolver=resolver, nonce=None, audience=None, now=NOW,
-                           require_key_binding=False)
+    result = verify_sd_jwt(
+        shown, resolver=resolver, nonce=None, audience=None, now=NOW, require_key_binding=False
+    )
     assert result.claims["age_over_18"] is True and result.key_binding is None
     with pytest.raises(ProofPurposeError, match="no key-binding"):
         verify_sd_jwt(shown, resolver=resolver, nonce=NONCE, audience=AUD, now=NOW)
@@ -210,12 +283,17 @@ def test_p256_issuer_and_no_holder_binding(holder: KeyPair) -> None:
 def test_signing_input_is_the_issuer_jwt_prefix(issued: str, holder: KeyPair) -> None:
     jwt = issuer_jwt(issued)
     assert sd_jwt_signing_input(issued) == jwt.rsplit(".", 1)[0].encode("ascii")
-    assert sd_jwt_signing_input(present(issued, holder, ["credentialSubject.gpa"])) == sd_jwt_signing_input(issued)
+    assert sd_jwt_signing_input(
+        present(issued, holder, ["credentialSubject.gpa"])
+    ) == sd_jwt_signing_input(issued)
 
 
 # -- refusals -------------------------------------------------------------------------------------
 
-def test_edited_disclosure_is_refused(issued: str, holder: KeyPair, resolver: StaticResolver) -> None:
+
+def test_edited_disclosure_is_refused(
+    issued: str, holder: KeyPair, resolver: StaticResolver
+) -> None:
     vp = present(issued, holder, ["credentialSubject.gpa"])
     jwt, disclosure, kb = vp.split("~")
     salt, name, _ = json.loads(b64url_decode(disclosure))
@@ -224,7 +302,9 @@ def test_edited_disclosure_is_refused(issued: str, holder: KeyPair, resolver: St
         verify(f"{jwt}~{forged}~{kb}", resolver)
 
 
-def test_removed_key_binding_is_refused(issued: str, holder: KeyPair, resolver: StaticResolver) -> None:
+def test_removed_key_binding_is_refused(
+    issued: str, holder: KeyPair, resolver: StaticResolver
+) -> None:
     vp = present(issued, holder, ["credentialSubject.gpa"])
     stripped = vp[: vp.rindex("~") + 1]
     with pytest.raises(ProofPurposeError, match="no key-binding"):
@@ -239,7 +319,9 @@ def test_wrong_nonce_or_audience(issued: str, holder: KeyPair, resolver: StaticR
         verify(vp, resolver, audience="https://elsewhere.example")
 
 
-def test_stale_or_future_key_binding(issued: str, holder: KeyPair, resolver: StaticResolver) -> None:
+def test_stale_or_future_key_binding(
+    issued: str, holder: KeyPair, resolver: StaticResolver
+) -> None:
     vp = present(issued, holder, ["credentialSubject.gpa"])
     with pytest.raises(Expired, match="stale"):
         verify(vp, resolver, now=NOW + timedelta(minutes=30))
@@ -247,8 +329,9 @@ def test_stale_or_future_key_binding(issued: str, holder: KeyPair, resolver: Sta
         verify(vp, resolver, now=NOW - timedelta(minutes=30))
 
 
-def test_disclosure_added_after_binding_breaks_sd_hash(issued: str, holder: KeyPair,
-                                                       resolver: StaticResolver) -> None:
+def test_disclosure_added_after_binding_breaks_sd_hash(
+    issued: str, holder: KeyPair, resolver: StaticResolver
+) -> None:
     vp = present(issued, holder, ["credentialSubject.gpa"])
     extra = issued.split("~")[1:-1]
     jwt, shown, kb = vp.split("~")
@@ -257,14 +340,20 @@ def test_disclosure_added_after_binding_breaks_sd_hash(issued: str, holder: KeyP
         verify(f"{jwt}~{shown}~{other}~{kb}", resolver)
 
 
-def test_duplicated_disclosure_is_refused(issued: str, holder: KeyPair, resolver: StaticResolver) -> None:
-    shown = present_sd_jwt(issued, disclose=["credentialSubject.gpa"], holder=None, nonce=None, audience=None)
+def test_duplicated_disclosure_is_refused(
+    issued: str, holder: KeyPair, resolver: StaticResolver
+) -> None:
+    shown = present_sd_jwt(
+        issued, disclose=["credentialSubject.gpa"], holder=None, nonce=None, audience=None
+    )
     jwt, disclosure, _ = shown.split("~")
     with pytest.raises(DisclosureError, match="twice"):
         verify(f"{jwt}~{disclosure}~{disclosure}~", resolver, require_key_binding=False)
 
 
-def test_unreferenced_disclosure_is_refused(issued: str, holder: KeyPair, resolver: StaticResolver) -> None:
+def test_unreferenced_disclosure_is_refused(
+    issued: str, holder: KeyPair, resolver: StaticResolver
+) -> None:
     foreign = b64url_encode(json.dumps(["c2FsdHNhbHRzYWx0", "gpa", 4.5]).encode())
     with pytest.raises(DisclosureError, match="match no digest"):
         verify(issued[:-1] + "~" + foreign + "~", resolver, require_key_binding=False)
@@ -284,23 +373,41 @@ def test_structural_refusals(issuer_key: KeyPair, resolver: StaticResolver) -> N
     name = _disc("salt1", "name", "Kim")
     # the same digest referenced twice in the signed payload
     with pytest.raises(DisclosureError, match="more than once"):
-        verify(_signed(issuer_key, {"_sd": [digest(name)], "a": {"_sd": [digest(name)]}}, [name]), resolver,
-               require_key_binding=False)
+        verify(
+            _signed(issuer_key, {"_sd": [digest(name)], "a": {"_sd": [digest(name)]}}, [name]),
+            resolver,
+            require_key_binding=False,
+        )
     # a disclosed name that collides with a plain claim
     with pytest.raises(DisclosureError, match="already exists"):
-        verify(_signed(issuer_key, {"name": "Lee", "_sd": [digest(name)]}, [name]), resolver,
-               require_key_binding=False)
+        verify(
+            _signed(issuer_key, {"name": "Lee", "_sd": [digest(name)]}, [name]),
+            resolver,
+            require_key_binding=False,
+        )
     # reserved claim names inside disclosures
     for reserved in ("_sd", "..."):
         bad = _disc("salt2", reserved, ["x"])
         with pytest.raises(DisclosureError, match="reserved"):
-            verify(_signed(issuer_key, {"_sd": [digest(bad)]}, [bad]), resolver, require_key_binding=False)
+            verify(
+                _signed(issuer_key, {"_sd": [digest(bad)]}, [bad]),
+                resolver,
+                require_key_binding=False,
+            )
     # an array-element disclosure referenced from _sd, and an object one from an array
     element = _disc("salt3", "US")
     with pytest.raises(DisclosureError, match="array-element"):
-        verify(_signed(issuer_key, {"_sd": [digest(element)]}, [element]), resolver, require_key_binding=False)
+        verify(
+            _signed(issuer_key, {"_sd": [digest(element)]}, [element]),
+            resolver,
+            require_key_binding=False,
+        )
     with pytest.raises(DisclosureError, match="object-member"):
-        verify(_signed(issuer_key, {"xs": [{"...": digest(name)}]}, [name]), resolver, require_key_binding=False)
+        verify(
+            _signed(issuer_key, {"xs": [{"...": digest(name)}]}, [name]),
+            resolver,
+            require_key_binding=False,
+        )
     # only sha-256
     with pytest.raises(UnsupportedAlgorithm):
         verify(_signed(issuer_key, {"_sd_alg": "md5"}, []), resolver, require_key_binding=False)
@@ -311,15 +418,22 @@ def test_structural_refusals(issuer_key: KeyPair, resolver: StaticResolver) -> N
         verify(_signed(issuer_key, {}, [])[:-1] + "~~", resolver, require_key_binding=False)
 
 
-def test_issuer_and_key_checks(issued: str, issuer_key: KeyPair, holder: KeyPair,
-                               resolver: StaticResolver) -> None:
+def test_issuer_and_key_checks(
+    issued: str, issuer_key: KeyPair, holder: KeyPair, resolver: StaticResolver
+) -> None:
     # iss must be the kid's DID
-    other = sign_jws({"iss": "did:web:fake.example", "vct": VCT}, issuer_key, header={"typ": "dc+sd-jwt", "kid": KID})
+    other = sign_jws(
+        {"iss": "did:web:fake.example", "vct": VCT},
+        issuer_key,
+        header={"typ": "dc+sd-jwt", "kid": KID},
+    )
     with pytest.raises(ProofPurposeError, match="iss"):
         verify(other + "~", resolver, require_key_binding=False)
     # a token signed by someone else's key under the issuer's kid
     mallory = KeyPair.generate(KeyType.ED25519)
-    forged = sign_jws(unverified_payload(issuer_jwt(issued)), mallory, header={"typ": "dc+sd-jwt", "kid": KID})
+    forged = sign_jws(
+        unverified_payload(issuer_jwt(issued)), mallory, header={"typ": "dc+sd-jwt", "kid": KID}
+    )
     with pytest.raises(InvalidSignature):
         verify(forged + "~", resolver, require_key_binding=False)
     # a key not under assertionMethod, or an unknown issuer
@@ -375,7 +489,12 @@ def test_issuer_mistakes_are_value_errors(issuer_key: KeyPair, holder: KeyPair) 
 
 
 def test_path_syntax() -> None:
-    assert parse_path("credentialSubject.courses[*].grade") == ("credentialSubject", "courses", None, "grade")
+    assert parse_path("credentialSubject.courses[*].grade") == (
+        "credentialSubject",
+        "courses",
+        None,
+        "grade",
+    )
     assert parse_path("$.a[0][2]") == ("a", 0, 2)
     assert parse_path(["a", None, 3]) == ("a", None, 3)
     for bad in ("", "a..b", "a[", "a[-1]", "a]"):
@@ -385,30 +504,55 @@ def test_path_syntax() -> None:
 
 def test_salt_is_fresh_and_injectable(issuer_key: KeyPair) -> None:
     def issue(**kw: Any) -> str:
-        return issue_sd_jwt({"a": 1}, issuer_key, kid=KID, disclosable=["a"], holder_jwk=None, vct=VCT,
-                            issuer=ISSUER, now=NOW, **kw)
+        return issue_sd_jwt(
+            {"a": 1},
+            issuer_key,
+            kid=KID,
+            disclosable=["a"],
+            holder_jwk=None,
+            vct=VCT,
+            issuer=ISSUER,
+            now=NOW,
+            **kw,
+        )
 
     assert issue().split("~")[1] != issue().split("~")[1]
     fixed = issue(salt=lambda: "2GLC42sKQveCfGfryNRN9w").split("~")[1]
     assert decode_disclosure(fixed).salt == "2GLC42sKQveCfGfryNRN9w"
 
 
-def test_answer_a_dcql_request_with_only_the_needed_disclosures(issued: str, holder: KeyPair,
-                                                                resolver: StaticResolver) -> None:
+def test_answer_a_dcql_request_with_only_the_needed_disclosures(
+    issued: str, holder: KeyPair, resolver: StaticResolver
+) -> None:
     from vcwallet.queries import Candidate, select
 
     candidate = Candidate("transcript", "dc+sd-jwt", unverified_claims(issued))
-    query = {"credentials": [{
-        "id": "grades", "format": "dc+sd-jwt", "meta": {"vct_values": [VCT]},
-        "claims": [{"path": ["credentialSubject", "gpa"]},
-                   {"path": ["credentialSubject", "courses", None, "grade"], "values": ["A+", "A"]}],
-    }]}
+    query = {
+        "credentials": [
+            {
+                "id": "grades",
+                "format": "dc+sd-jwt",
+                "meta": {"vct_values": [VCT]},
+                "claims": [
+                    {"path": ["credentialSubject", "gpa"]},
+                    {
+                        "path": ["credentialSubject", "courses", None, "grade"],
+                        "values": ["A+", "A"],
+                    },
+                ],
+            }
+        ]
+    }
     selection = select(query, [candidate])
     vp = present(issued, holder, list(selection.disclose_for("transcript")))
     result = verify(vp, resolver)
-    assert set(result.disclosed) == set(selection["grades"].disclose) == {
-        ("credentialSubject", "gpa"),
-        ("credentialSubject", "courses", 0, "grade"),
-        ("credentialSubject", "courses", 1, "grade"),
-    }
+    assert (
+        set(result.disclosed)
+        == set(selection["grades"].disclose)
+        == {
+            ("credentialSubject", "gpa"),
+            ("credentialSubject", "courses", 0, "grade"),
+            ("credentialSubject", "courses", 1, "grade"),
+        }
+    )
     assert "birthDate" not in result.claims["credentialSubject"]

@@ -54,7 +54,9 @@ KB_JWT_TYP = "kb+jwt"
 SD_ALG = "sha-256"
 ALLOWED_ALGS = frozenset({"EdDSA", "ES256"})
 # SD-JWT VC: these stay in the clear, or the token cannot be processed at all.
-NEVER_DISCLOSABLE = frozenset({"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "_sd_alg"})
+NEVER_DISCLOSABLE = frozenset(
+    {"iss", "nbf", "exp", "cnf", "vct", "vct#integrity", "status", "_sd_alg"}
+)
 RESERVED_NAMES = frozenset({"_sd", "..."})
 MAX_DISCLOSURES = 4096
 
@@ -82,12 +84,15 @@ def _now_seconds(now: datetime | None) -> int:
 
 # -- paths ---------------------------------------------------------------------------------------
 
+
 def parse_path(path: str | Sequence[str | int | None]) -> DisclosurePath:
     """Turn ``"a.b[*].c"`` (or a claim path sequence) into ``("a", "b", None, "c")``."""
     if not isinstance(path, str):
         steps = tuple(path)
         if not steps or not all(
-            s is None or isinstance(s, str) or (isinstance(s, int) and not isinstance(s, bool) and s >= 0)
+            s is None
+            or isinstance(s, str)
+            or (isinstance(s, int) and not isinstance(s, bool) and s >= 0)
             for s in steps
         ):
             raise ValueError(f"claim path {path!r} must hold names, indices >= 0 and None")
@@ -117,9 +122,17 @@ def _related(pattern: DisclosurePath, path: ClaimPath) -> bool:
 
 # -- issuance ------------------------------------------------------------------------------------
 
-def _encode(value: Any, where: ClaimPath, patterns: Sequence[DisclosurePath], used: set[int],
-            out: list[str], salt: Callable[[], str]) -> Any:
+
+def _encode(
+    value: Any,
+    where: ClaimPath,
+    patterns: Sequence[DisclosurePath],
+    used: set[int],
+    out: list[str],
+    salt: Callable[[], str],
+) -> Any:
     """``value`` with every disclosable claim below ``where`` replaced by digests."""
+
     def disclosable(path: ClaimPath) -> bool:
         hits = [i for i, p in enumerate(patterns) if _matches(p, path)]
         used.update(hits)
@@ -231,6 +244,7 @@ def _show(path: DisclosurePath) -> str:
 
 # -- reading -------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Disclosure:
     """One decoded disclosure: ``name`` is None for an array element."""
@@ -303,7 +317,9 @@ class _Processor:
             return self._array(value, where, parent)
         return value
 
-    def _object(self, value: Mapping[str, Any], where: ClaimPath, parent: str | None) -> dict[str, Any]:
+    def _object(
+        self, value: Mapping[str, Any], where: ClaimPath, parent: str | None
+    ) -> dict[str, Any]:
         out = {k: self.run(v, (*where, k), parent) for k, v in value.items() if k != "_sd"}
         digests = value.get("_sd", [])
         if not isinstance(digests, list):
@@ -315,8 +331,9 @@ class _Processor:
             if disclosure.name is None:
                 raise DisclosureError("an array-element disclosure is referenced from an _sd array")
             if disclosure.name in out:
-                raise DisclosureError(f"disclosed claim {disclosure.name!r} already exists at "
-                                      f"{_show(where) or '$'}")
+                raise DisclosureError(
+                    f"disclosed claim {disclosure.name!r} already exists at {_show(where) or '$'}"
+                )
             path = (*where, disclosure.name)
             self._use(disclosure, path, parent)
             out[disclosure.name] = self.run(disclosure.value, path, disclosure.digest)
@@ -365,8 +382,10 @@ def _process(payload: Mapping[str, Any], texts: Sequence[str]) -> tuple[dict[str
     claims.pop("_sd_alg", None)
     unreferenced = [d for d in processor.by_digest if d not in processor.used]
     if unreferenced:
-        raise DisclosureError(f"{len(unreferenced)} disclosure(s) match no digest in the SD-JWT "
-                              f"(edited or foreign), e.g. digest {unreferenced[0]}")
+        raise DisclosureError(
+            f"{len(unreferenced)} disclosure(s) match no digest in the SD-JWT "
+            f"(edited or foreign), e.g. digest {unreferenced[0]}"
+        )
     return claims, processor
 
 
@@ -388,6 +407,7 @@ def issuer_jwt(token: str) -> str:
 
 
 # -- presentation --------------------------------------------------------------------------------
+
 
 def _sd_hash(presented: str) -> str:
     return b64url_encode(hashlib.sha256(presented.encode("ascii")).digest())
@@ -438,8 +458,12 @@ def present_sd_jwt(
         raise ValueError("the credential has no cnf.jwk: it cannot be key-bound")  # noqa: TRY004
     if PublicKey.from_jwk(dict(cnf["jwk"])) != holder.public_key:
         raise ValueError("the holder key is not the credential's cnf.jwk")
-    kb_payload = {"iat": _now_seconds(now), "aud": audience, "nonce": nonce,
-                  "sd_hash": _sd_hash(presented)}
+    kb_payload = {
+        "iat": _now_seconds(now),
+        "aud": audience,
+        "nonce": nonce,
+        "sd_hash": _sd_hash(presented),
+    }
     return presented + sign_jws(kb_payload, holder, header={"typ": KB_JWT_TYP})
 
 
@@ -460,6 +484,7 @@ def _names_claim(claims: Any, pattern: DisclosurePath) -> bool:
 
 # -- verification --------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class VerifiedSdJwt:
     """An SD-JWT VC whose issuer signature, disclosures and key binding all hold.
@@ -479,7 +504,9 @@ class VerifiedSdJwt:
 
 def _check_times(payload: Mapping[str, Any], now: int, skew: int) -> None:
     for claim in ("iat", "nbf", "exp"):
-        if claim in payload and (isinstance(payload[claim], bool) or not isinstance(payload[claim], int | float)):
+        if claim in payload and (
+            isinstance(payload[claim], bool) or not isinstance(payload[claim], int | float)
+        ):
             raise MalformedDocumentError(f"SD-JWT claim {claim!r} must be a number")
     if "nbf" in payload and payload["nbf"] > now + skew:
         raise NotYetValid(f"SD-JWT is not valid before {payload['nbf']} (now {now})")
@@ -517,7 +544,9 @@ def verify_sd_jwt(
     method, key = lookup_assertion_key(resolver, kid)
     header, payload = verify_jws(parts.jwt, key, expected_typ=SD_JWT_TYP, allowed_algs=ALLOWED_ALGS)
     if payload.get("iss") != did:
-        raise ProofPurposeError(f"SD-JWT iss {payload.get('iss')!r} is not the signing key's DID {did!r}")
+        raise ProofPurposeError(
+            f"SD-JWT iss {payload.get('iss')!r} is not the signing key's DID {did!r}"
+        )
     if not isinstance(payload.get("vct"), str) or not payload["vct"]:
         raise MalformedDocumentError("SD-JWT VC has no vct")
     _check_times(payload, moment, skew)
@@ -525,15 +554,24 @@ def verify_sd_jwt(
     disclosed = tuple(processor.paths[d] for d in processor.by_digest)
     binding = None
     if parts.kb_jwt is not None:
-        binding = _verify_key_binding(parts, parts.kb_jwt, claims, nonce, audience, moment,
-                                      max_kb_age, skew)
+        binding = _verify_key_binding(
+            parts, parts.kb_jwt, claims, nonce, audience, moment, max_kb_age, skew
+        )
     elif require_key_binding:
         raise ProofPurposeError("SD-JWT presentation has no key-binding JWT")
     return VerifiedSdJwt(claims, header, method, disclosed, binding, parts.jwt)
 
 
-def _verify_key_binding(parts: _Parts, kb_jwt: str, claims: Mapping[str, Any], nonce: str | None,
-                        audience: str | None, now: int, max_age: timedelta, skew: int) -> dict[str, Any]:
+def _verify_key_binding(
+    parts: _Parts,
+    kb_jwt: str,
+    claims: Mapping[str, Any],
+    nonce: str | None,
+    audience: str | None,
+    now: int,
+    max_age: timedelta,
+    skew: int,
+) -> dict[str, Any]:
     if nonce is None or audience is None:
         raise ValueError("checking a key-binding JWT needs the expected nonce and audience")
     cnf = claims.get("cnf")
@@ -553,5 +591,7 @@ def _verify_key_binding(parts: _Parts, kb_jwt: str, claims: Mapping[str, Any], n
         raise Expired(f"KB-JWT is stale (iat {iat}, now {now}, max age {max_age})")
     presented = "~".join([parts.jwt, *parts.disclosures, ""])
     if kb.get("sd_hash") != _sd_hash(presented):
-        raise ProofPurposeError("KB-JWT sd_hash does not cover this presentation (disclosures changed)")
+        raise ProofPurposeError(
+            "KB-JWT sd_hash does not cover this presentation (disclosures changed)"
+        )
     return kb

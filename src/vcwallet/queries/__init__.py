@@ -46,10 +46,29 @@ from .presentation_exchange import (
 )
 
 __all__ = [
-    "DCQL_FORMATS", "DI", "FORMATS", "PE_DEFAULT_ID", "PE_FORMATS", "SD_JWT", "VC_COSE", "VC_JWT",
-    "Candidate", "CandidateIndex", "CandidateSource", "ClaimPath", "DcqlQuery", "Hint", "Match",
-    "PresentationDefinition", "Selection", "build_submission", "format_path", "normalize_format",
-    "parse_request", "resolve_claims_path", "select",
+    "DCQL_FORMATS",
+    "DI",
+    "FORMATS",
+    "PE_DEFAULT_ID",
+    "PE_FORMATS",
+    "SD_JWT",
+    "VC_COSE",
+    "VC_JWT",
+    "Candidate",
+    "CandidateIndex",
+    "CandidateSource",
+    "ClaimPath",
+    "DcqlQuery",
+    "Hint",
+    "Match",
+    "PresentationDefinition",
+    "Selection",
+    "build_submission",
+    "format_path",
+    "normalize_format",
+    "parse_request",
+    "resolve_claims_path",
+    "select",
 ]
 
 

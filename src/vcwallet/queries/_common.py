@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 ClaimPath = tuple[str | int, ...]
+_FORMAT: ClaimPath = ("\x00format",)  # the index's key for a candidate's format
 
 # Our own format names, one per way vcwallet secures a credential.
 DI = "di"
@@ -23,31 +24,57 @@ FORMATS = (DI, VC_JWT, VC_COSE, SD_JWT)
 
 # Spellings a wallet or a request may use for our formats; lower-cased before lookup.
 _ALIASES: dict[str, str] = {
-    "di": DI, "ldp_vc": DI, "ldp": DI, "di_vc": DI, "data-integrity": DI,
-    "vc+jwt": VC_JWT, "application/vc+jwt": VC_JWT, "jwt_vc_json": VC_JWT, "jwt_vc": VC_JWT,
+    "di": DI,
+    "ldp_vc": DI,
+    "ldp": DI,
+    "di_vc": DI,
+    "data-integrity": DI,
+    "vc+jwt": VC_JWT,
+    "application/vc+jwt": VC_JWT,
+    "jwt_vc_json": VC_JWT,
+    "jwt_vc": VC_JWT,
     "jwt": VC_JWT,
-    "vc+cose": VC_COSE, "application/vc+cose": VC_COSE, "cose": VC_COSE,
-    "dc+sd-jwt": SD_JWT, "vc+sd-jwt": SD_JWT, "sd-jwt": SD_JWT,
-    "application/dc+sd-jwt": SD_JWT, "application/vc+sd-jwt": SD_JWT,
+    "vc+cose": VC_COSE,
+    "application/vc+cose": VC_COSE,
+    "cose": VC_COSE,
+    "dc+sd-jwt": SD_JWT,
+    "vc+sd-jwt": SD_JWT,
+    "sd-jwt": SD_JWT,
+    "application/dc+sd-jwt": SD_JWT,
+    "application/vc+sd-jwt": SD_JWT,
 }
 
 # Presentation Exchange format designations (DIF claim format registry + VC-JOSE-COSE media types).
 PE_FORMATS: dict[str, str] = {
-    "ldp_vc": DI, "ldp": DI, "di_vc": DI,
-    "jwt_vc_json": VC_JWT, "jwt_vc": VC_JWT, "jwt": VC_JWT,
-    "vc+jwt": VC_JWT, "application/vc+jwt": VC_JWT,
-    "vc+cose": VC_COSE, "application/vc+cose": VC_COSE,
-    "dc+sd-jwt": SD_JWT, "vc+sd-jwt": SD_JWT,
-    "application/dc+sd-jwt": SD_JWT, "application/vc+sd-jwt": SD_JWT,
+    "ldp_vc": DI,
+    "ldp": DI,
+    "di_vc": DI,
+    "jwt_vc_json": VC_JWT,
+    "jwt_vc": VC_JWT,
+    "jwt": VC_JWT,
+    "vc+jwt": VC_JWT,
+    "application/vc+jwt": VC_JWT,
+    "vc+cose": VC_COSE,
+    "application/vc+cose": VC_COSE,
+    "dc+sd-jwt": SD_JWT,
+    "vc+sd-jwt": SD_JWT,
+    "application/dc+sd-jwt": SD_JWT,
+    "application/vc+sd-jwt": SD_JWT,
 }
 # The designation we write into a presentation_submission when the request named none.
 PE_DEFAULT_ID: dict[str, str] = {
-    DI: "ldp_vc", VC_JWT: "jwt_vc_json", VC_COSE: "vc+cose", SD_JWT: "dc+sd-jwt",
+    DI: "ldp_vc",
+    VC_JWT: "jwt_vc_json",
+    VC_COSE: "vc+cose",
+    SD_JWT: "dc+sd-jwt",
 }
 
 # OpenID4VP 1.0 Appendix B credential format identifiers (vc+sd-jwt: earlier drafts).
 DCQL_FORMATS: dict[str, str] = {
-    "dc+sd-jwt": SD_JWT, "vc+sd-jwt": SD_JWT, "jwt_vc_json": VC_JWT, "ldp_vc": DI,
+    "dc+sd-jwt": SD_JWT,
+    "vc+sd-jwt": SD_JWT,
+    "jwt_vc_json": VC_JWT,
+    "ldp_vc": DI,
 }
 
 SELECTIVELY_DISCLOSABLE = frozenset({SD_JWT})
@@ -122,8 +149,9 @@ class Selection:
     def by_id(self) -> dict[str, Match]:
         return {m.query_id: m for m in self.matches}
 
-    def submission(self, *, root: str = "$.verifiableCredential",
-                   vp_format: str | None = None) -> dict[str, Any]:
+    def submission(
+        self, *, root: str = "$.verifiableCredential", vp_format: str | None = None
+    ) -> dict[str, Any]:
         """The ``presentation_submission`` for another layout of the presentation.
 
         ``root="$"`` when the one credential *is* the response (an SD-JWT as vp_token);
@@ -132,8 +160,13 @@ class Selection:
         """
         if self.presentation_submission is None:
             raise ValueError("only a Presentation Exchange selection has a submission")
-        return build_submission(self.presentation_submission["definition_id"], self.matches,
-                                self.keys, root=root, vp_format=vp_format)
+        return build_submission(
+            self.presentation_submission["definition_id"],
+            self.matches,
+            self.keys,
+            root=root,
+            vp_format=vp_format,
+        )
 
     def disclose_for(self, key: str) -> tuple[ClaimPath, ...]:
         """Every claim path any requirement needs from credential ``key`` (deduplicated)."""
@@ -182,12 +215,12 @@ def value_at(claims: Any, path: ClaimPath) -> tuple[bool, Any]:
     """Follow a concrete claim path; ``(False, None)`` when it leads nowhere."""
     node = claims
     for step in path:
-        if isinstance(step, str):
-            if not isinstance(node, Mapping) or step not in node:
+        if type(step) is str:
+            if not (type(node) is dict or isinstance(node, Mapping)) or step not in node:
                 return False, None
             node = node[step]
         else:
-            if not isinstance(node, list) or not -len(node) <= step < len(node):
+            if type(node) is not list or not -len(node) <= step < len(node):  # type: ignore[operator]
                 return False, None
             node = node[step]
     return True, node
@@ -224,7 +257,7 @@ class CandidateIndex:
 
     _items: list[Candidate] = field(default_factory=list)
     _maps: dict[ClaimPath, dict[str, list[int]]] = field(default_factory=dict)
-    _by_format: dict[str, list[int]] = field(default_factory=dict)
+    _sets: dict[tuple[ClaimPath, str], set[int]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, candidates: Iterable[Candidate]) -> CandidateIndex:
@@ -239,22 +272,29 @@ class CandidateIndex:
     def add(self, candidate: Candidate) -> None:
         position = len(self._items)
         self._items.append(candidate)
-        self._by_format.setdefault(candidate.format, []).append(position)
         for path, table in self._maps.items():
-            self._enter(table, path, candidate, position)
+            for value in self._enter(table, path, candidate, position):
+                if (path, value) in self._sets:
+                    self._sets[path, value].add(position)
 
     def discard(self, key: str) -> None:
         kept = [c for c in self._items if c.key != key]
-        self._items, self._maps, self._by_format = [], {}, {}
+        self._items, self._maps, self._sets = [], {}, {}
         for candidate in kept:
             self.add(candidate)
 
     @staticmethod
-    def _enter(table: dict[str, list[int]], path: ClaimPath, candidate: Candidate, pos: int) -> None:
-        found, value = value_at(candidate.claims, path)
-        if found:
-            for scalar in dict.fromkeys(_scalars(value)):
-                table.setdefault(scalar, []).append(pos)
+    def _enter(
+        table: dict[str, list[int]], path: ClaimPath, candidate: Candidate, pos: int
+    ) -> Iterable[str]:
+        if path == _FORMAT:
+            values: Iterable[str] = (candidate.format,)
+        else:
+            found, value = value_at(candidate.claims, path)
+            values = dict.fromkeys(_scalars(value)) if found else ()
+        for scalar in values:
+            table.setdefault(scalar, []).append(pos)
+        return values
 
     def _table(self, path: ClaimPath) -> dict[str, list[int]]:
         table = self._maps.get(path)
@@ -265,27 +305,37 @@ class CandidateIndex:
             self._maps[path] = table
         return table
 
+    def _set(self, path: ClaimPath, value: str) -> set[int]:
+        found = self._sets.get((path, value))
+        if found is None:
+            found = self._sets[path, value] = set(self._table(path).get(value, ()))
+        return found
+
     def candidates(self, hint: Hint) -> Iterator[Candidate]:
-        """Lazily, in insertion order: walks the smallest table entry, checks the rest directly."""
-        pools: list[list[list[int]]] = []
-        for path, values in hint.equals:
-            table = self._table(path)
-            pools.append([table[v] for v in values if v in table])
+        """Lazily, in insertion order: walks the smallest pool, tests the others by set lookup."""
+        wanted = list(hint.equals)
         if hint.formats is not None:
-            pools.append([self._by_format[f] for f in hint.formats if f in self._by_format])
-        if not pools:
+            wanted.append((_FORMAT, hint.formats))
+        if not wanted:
             yield from self._items
             return
-        smallest = min(pools, key=lambda lists: sum(map(len, lists)))
-        positions = smallest[0] if len(smallest) == 1 else heapq.merge(*smallest)
+        sizes = [
+            sum(len(self._table(path).get(v, ())) for v in values) for path, values in wanted
+        ]
+        first = min(range(len(wanted)), key=sizes.__getitem__)
+        path, values = wanted[first]
+        lists = [self._table(path)[v] for v in values if v in self._table(path)]
+        others = [
+            [self._set(p, v) for v in vs] for i, (p, vs) in enumerate(wanted) if i != first
+        ]
+        positions = lists[0] if len(lists) == 1 else heapq.merge(*lists)
         last = -1
         for position in positions:
             if position == last:  # an array holding two of the wanted values
                 continue
             last = position
-            candidate = self._items[position]
-            if hint_admits(hint, candidate):
-                yield candidate
+            if all(any(position in s for s in sets) for sets in others):
+                yield self._items[position]
 
 
 def narrow(source: Iterable[Candidate] | CandidateSource, hint: Hint) -> Iterable[Candidate]:
@@ -295,8 +345,14 @@ def narrow(source: Iterable[Candidate] | CandidateSource, hint: Hint) -> Iterabl
     return (c for c in source if hint_admits(hint, c))
 
 
-def build_submission(definition_id: str, matches: Iterable[Match], keys: Sequence[str], *,
-                     root: str = "$.verifiableCredential", vp_format: str | None = None) -> dict[str, Any]:
+def build_submission(
+    definition_id: str,
+    matches: Iterable[Match],
+    keys: Sequence[str],
+    *,
+    root: str = "$.verifiableCredential",
+    vp_format: str | None = None,
+) -> dict[str, Any]:
     """A ``presentation_submission``: each descriptor points at ``root[i]`` (``i``: its key's
     place in ``keys``), or at ``$`` when ``root`` is ``"$"`` (a single credential response)."""
     position = {key: i for i, key in enumerate(keys)}
@@ -310,8 +366,11 @@ def build_submission(definition_id: str, matches: Iterable[Match], keys: Sequenc
             return inner
         return {"id": match.query_id, "format": vp_format, "path": "$", "path_nested": inner}
 
-    return {"id": str(uuid.uuid4()), "definition_id": definition_id,
-            "descriptor_map": [entry(m) for m in matches]}
+    return {
+        "id": str(uuid.uuid4()),
+        "definition_id": definition_id,
+        "descriptor_map": [entry(m) for m in matches],
+    }
 
 
 def describe_hint(hint: Hint) -> str:
@@ -328,7 +387,9 @@ def format_path(path: ClaimPath) -> str:
     """A claim path as JSONPath text, for messages and documentation."""
     text = "$"
     for step in path:
-        text += f"[{step}]" if isinstance(step, int) else (
-            f".{step}" if step.isidentifier() else f"[{step!r}]"
+        text += (
+            f"[{step}]"
+            if isinstance(step, int)
+            else (f".{step}" if step.isidentifier() else f"[{step!r}]")
         )
     return text

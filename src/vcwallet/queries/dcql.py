@@ -76,6 +76,7 @@ class DcqlQuery:
 
 # -- parsing -------------------------------------------------------------------------------------
 
+
 def _fail(message: str) -> MalformedDocumentError:
     return MalformedDocumentError(f"DCQL query: {message}")
 
@@ -96,22 +97,28 @@ def _parse_claim(raw: Any, where: str) -> ClaimQuery:
     if not isinstance(path, list) or not path or len(path) > 32:
         raise _fail(f"{where}.path must be a non-empty array")
     for step in path:
-        ok = step is None or isinstance(step, str) or (
-            isinstance(step, int) and not isinstance(step, bool) and step >= 0
+        ok = (
+            step is None
+            or isinstance(step, str)
+            or (isinstance(step, int) and not isinstance(step, bool) and step >= 0)
         )
         if not ok:
             raise _fail(f"{where}.path holds {step!r}: only names, indices >= 0 and null")
     values = raw.get("values")
     if values is not None:
-        if not isinstance(values, list) or not values or not all(
-            isinstance(v, str | int | bool) and not isinstance(v, float) for v in values
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str | int | bool) and not isinstance(v, float) for v in values)
         ):
             raise _fail(f"{where}.values must be a non-empty array of strings, integers, booleans")
         values = tuple(values)
     return ClaimQuery(claim_id, tuple(path), values)
 
 
-def _parse_meta(raw: Any, where: str) -> tuple[tuple[str, ...] | None, tuple[tuple[str, ...], ...] | None]:
+def _parse_meta(
+    raw: Any, where: str
+) -> tuple[tuple[str, ...] | None, tuple[tuple[str, ...], ...] | None]:
     if raw is None:
         return None, None
     if not isinstance(raw, dict):
@@ -143,17 +150,24 @@ def _parse_credential(raw: Any, index: int) -> CredentialQuery:
     vct, types = _parse_meta(raw.get("meta"), where)
     claims = None
     if "claims" in raw:
-        if not isinstance(raw["claims"], list) or not raw["claims"] or len(raw["claims"]) > MAX_CLAIMS:
+        if (
+            not isinstance(raw["claims"], list)
+            or not raw["claims"]
+            or len(raw["claims"]) > MAX_CLAIMS
+        ):
             raise _fail(f"{where}: claims must be a non-empty array (<= {MAX_CLAIMS})")
         claims = tuple(_parse_claim(c, f"{where} claims[{i}]") for i, c in enumerate(raw["claims"]))
     claim_sets = None
     if "claim_sets" in raw:
         claim_sets = _parse_claim_sets(raw["claim_sets"], claims, where)
-    return CredentialQuery(query_id, fmt, DCQL_FORMATS.get(fmt), vct, types, claims, claim_sets, multiple)
+    return CredentialQuery(
+        query_id, fmt, DCQL_FORMATS.get(fmt), vct, types, claims, claim_sets, multiple
+    )
 
 
-def _parse_claim_sets(raw: Any, claims: tuple[ClaimQuery, ...] | None,
-                      where: str) -> tuple[tuple[str, ...], ...]:
+def _parse_claim_sets(
+    raw: Any, claims: tuple[ClaimQuery, ...] | None, where: str
+) -> tuple[tuple[str, ...], ...]:
     if claims is None:
         raise _fail(f"{where}: claim_sets needs claims")
     known = [c.id for c in claims]
@@ -209,6 +223,7 @@ def _parse_credential_set(raw: Any, index: int, ids: set[str]) -> CredentialSet:
 
 # -- evaluation ----------------------------------------------------------------------------------
 
+
 def resolve_claims_path(claims: Any, path: RequestPath) -> list[tuple[ClaimPath, Any]]:
     """Process a claims path pointer (OpenID4VP 1.0 section 7): the selected (path, value) pairs.
 
@@ -253,8 +268,13 @@ def _compact(iri: str) -> str:
 
 def _types_ok(wanted: tuple[tuple[str, ...], ...], claims: Mapping[str, Any]) -> bool:
     held = claims.get("type")
-    types = {held} if isinstance(held, str) else {t for t in held if isinstance(t, str)} if isinstance(
-        held, list) else set()
+    types = (
+        {held}
+        if isinstance(held, str)
+        else {t for t in held if isinstance(t, str)}
+        if isinstance(held, list)
+        else set()
+    )
     return any(all(t in types or _compact(t) in types for t in option) for option in wanted)
 
 
@@ -304,7 +324,12 @@ def query_hint(query: CredentialQuery) -> Hint:
     if query.claims is not None and query.claim_sets is None:
         for claim in query.claims:
             path = claim.path[:-1] if claim.path[-1] is None else claim.path
-            if claim.values and path and None not in path and all(isinstance(v, str) for v in claim.values):
+            if (
+                claim.values
+                and path
+                and None not in path
+                and all(isinstance(v, str) for v in claim.values)
+            ):
                 equals.append((tuple(s for s in path if s is not None), frozenset(claim.values)))
     ours = frozenset([query.ours]) if query.ours is not None else frozenset()
     return Hint(ours, tuple(equals))
@@ -350,7 +375,9 @@ def select_dcql(query: DcqlQuery, source: Iterable[Candidate] | CandidateSource)
             wanted.append(q.id)
     else:
         for number, cset in enumerate(query.credential_sets):
-            option = next((o for o in cset.options if all(isinstance(answer(i), Match) for i in o)), None)
+            option = next(
+                (o for o in cset.options if all(isinstance(answer(i), Match) for i in o)), None
+            )
             if option is not None:
                 wanted.extend(option)
             elif cset.required:

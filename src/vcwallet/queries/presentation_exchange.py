@@ -17,7 +17,8 @@ holder binding is the wallet's job), ``intent_to_retain``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from jsonpath_ng.jsonpath import Child, JSONPath, Slice, This, Wildcard
 from .._json import dumps
 from ..errors import MalformedDocumentError, UnmetRequirement
 from ._common import (
+    DI,
     PE_DEFAULT_ID,
     PE_FORMATS,
     SELECTIVELY_DISCLOSABLE,
@@ -65,6 +67,7 @@ class Field:
     paths: tuple[_CompiledPath, ...]
     filter: Mapping[str, Any] | None
     validator: Any  # a jsonschema validator instance, or None
+    quick: Callable[[Any], bool] | None  # the same test without jsonschema, for plain filters
     optional: bool
     field_id: str | None
 
@@ -105,6 +108,7 @@ class PresentationDefinition:
 
 # -- parsing -------------------------------------------------------------------------------------
 
+
 def _fail(message: str) -> MalformedDocumentError:
     return MalformedDocumentError(f"presentation definition: {message}")
 
@@ -115,9 +119,11 @@ def _simple_steps(expr: JSONPath) -> tuple[ClaimPath, bool] | None:
     trailing = False
     node = expr
     if isinstance(node, Child) and isinstance(node.right, Wildcard | Slice):
-        if isinstance(node.right, Slice) and (node.right.start, node.right.end, node.right.step) != (
-            None, None, None
-        ):
+        if isinstance(node.right, Slice) and (
+            node.right.start,
+            node.right.end,
+            node.right.step,
+        ) != (None, None, None):
             return None
         trailing, node = True, node.left
     while isinstance(node, Child):
@@ -156,13 +162,47 @@ def _refuse_retrieval(uri: str) -> referencing.Resource[Any]:
 def _compile_filter(schema: Any, where: str) -> Any:
     if not isinstance(schema, dict):
         raise _fail(f"{where}: filter must be a JSON Schema object")
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     try:
-        cls.check_schema(schema)
+        text = json.dumps(schema, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        raise _fail(f"{where}: filter is not JSON") from None
+    try:
+        return _validator(text)
     except jsonschema.SchemaError as exc:
         raise _fail(f"{where}: filter is not a valid JSON Schema: {exc.message}") from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _validator(text: str) -> Any:
+    """A validator for one schema (cached by its JSON text: checking a schema costs ~1 ms)."""
+    schema = json.loads(text)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    cls.check_schema(schema)
     registry: referencing.Registry[Any] = referencing.Registry(retrieve=_refuse_retrieval)
     return cls(schema, registry=registry, format_checker=cls.FORMAT_CHECKER)
+
+
+def _quick_test(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
+    """For the filters requests use most (a string ``const`` / ``enum``, an array that
+    ``contains`` one), the same verdict as JSON Schema without its machinery; else None."""
+    keys = set(schema) - {"type"}
+    kind = schema.get("type")
+    if keys == {"const"} and kind in (None, "string") and isinstance(schema["const"], str):
+        wanted = schema["const"]
+        return lambda v: isinstance(v, str) and v == wanted
+    if keys == {"enum"} and kind in (None, "string") and isinstance(schema["enum"], list) and all(
+        isinstance(e, str) for e in schema["enum"]
+    ):
+        allowed = frozenset(schema["enum"])
+        return lambda v: isinstance(v, str) and v in allowed
+    if keys == {"contains"} and kind in (None, "array") and isinstance(schema["contains"], dict):
+        inner = _quick_test(schema["contains"])
+        if inner is None:
+            return None
+        if kind is None:  # "contains" says nothing about non-arrays
+            return lambda v: not isinstance(v, list) or any(inner(x) for x in v)
+        return lambda v: isinstance(v, list) and any(inner(x) for x in v)
+    return None
 
 
 def _parse_field(raw: Any, where: str) -> Field:
@@ -179,7 +219,9 @@ def _parse_field(raw: Any, where: str) -> Field:
         raise _fail(f"{where}.id must be a string")
     schema = raw.get("filter")
     validator = None if schema is None else _compile_filter(schema, where)
-    return Field(tuple(compile_path(p) for p in paths), schema, validator, optional, field_id)
+    quick = None if schema is None else _quick_test(schema)
+    paths_ = tuple(compile_path(p) for p in paths)
+    return Field(paths_, schema, validator, quick, optional, field_id)
 
 
 def _parse_formats(raw: Any, where: str) -> tuple[tuple[str, str, Mapping[str, Any]], ...] | None:
@@ -207,7 +249,9 @@ def _parse_descriptor(raw: Any, where: str, default_formats: Any) -> InputDescri
         raise _fail(f"descriptor {desc_id!r}: constraints must be an object")
     fields = constraints.get("fields", [])
     if not isinstance(fields, list) or len(fields) > MAX_FIELDS:
-        raise _fail(f"descriptor {desc_id!r}: constraints.fields must be an array (<= {MAX_FIELDS})")
+        raise _fail(
+            f"descriptor {desc_id!r}: constraints.fields must be an array (<= {MAX_FIELDS})"
+        )
     limit = constraints.get("limit_disclosure")
     if limit not in (None, "required", "preferred"):
         raise _fail(f"descriptor {desc_id!r}: limit_disclosure must be 'required' or 'preferred'")
@@ -217,7 +261,9 @@ def _parse_descriptor(raw: Any, where: str, default_formats: Any) -> InputDescri
     formats = raw.get("format", default_formats)
     return InputDescriptor(
         id=desc_id,
-        fields=tuple(_parse_field(f, f"descriptor {desc_id!r} field {i}") for i, f in enumerate(fields)),
+        fields=tuple(
+            _parse_field(f, f"descriptor {desc_id!r} field {i}") for i, f in enumerate(fields)
+        ),
         formats=_parse_formats(formats, f"descriptor {desc_id!r}"),
         limit_disclosure=limit,
         groups=tuple(groups),
@@ -234,7 +280,9 @@ def _parse_requirement(raw: Any, groups: set[str], depth: int = 0) -> Submission
     numbers = {}
     for key in ("count", "min", "max"):
         value = raw.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
             raise _fail(f"{name!r}: {key} must be a non-negative integer")
         numbers[key] = value
     if ("from" in raw) == ("from_nested" in raw):
@@ -247,8 +295,9 @@ def _parse_requirement(raw: Any, groups: set[str], depth: int = 0) -> Submission
         if not isinstance(raw["from_nested"], list) or not raw["from_nested"]:
             raise _fail(f"{name!r}: from_nested must be a non-empty array")
         nested = tuple(_parse_requirement(r, groups, depth + 1) for r in raw["from_nested"])
-    return SubmissionRequirement(str(name), rule, numbers["count"], numbers["min"], numbers["max"],
-                                 raw.get("from"), nested)
+    return SubmissionRequirement(
+        str(name), rule, numbers["count"], numbers["min"], numbers["max"], raw.get("from"), nested
+    )
 
 
 def parse_definition(raw: Any) -> PresentationDefinition:
@@ -278,6 +327,7 @@ def parse_definition(raw: Any) -> PresentationDefinition:
 
 
 # -- evaluation ----------------------------------------------------------------------------------
+
 
 def _concrete_path(datum: DatumInContext) -> ClaimPath:
     steps: list[str | int] = []
@@ -317,6 +367,10 @@ def _field_values(field: Field, claims: Mapping[str, Any]) -> list[ClaimPath]:
     for path in field.paths:
         found = []
         for concrete, value in _matches(path, claims):
+            if field.quick is not None:
+                if field.quick(value):
+                    found.append(concrete)
+                continue
             try:
                 if field.validator is None or field.validator.is_valid(value):
                     found.append(concrete)
@@ -327,15 +381,31 @@ def _field_values(field: Field, claims: Mapping[str, Any]) -> list[ClaimPath]:
     return []
 
 
+def _listed(params: Mapping[str, Any], *names: str) -> list[str]:
+    return [
+        v for n in names if isinstance(params.get(n), list) for v in params[n] if isinstance(v, str)
+    ]
+
+
 def _format_ok(desc: InputDescriptor, cand: Candidate) -> str | None:
-    """The request's format id under which ``cand`` is acceptable, or None."""
+    """The request's format id under which ``cand`` is acceptable, or None.
+
+    Algorithms are checked when both sides name one: JWS ``alg`` lists for the JWT formats,
+    ``cryptosuite`` for Data Integrity, whose ``proof_type`` (if listed) must allow
+    ``DataIntegrityProof``, the only proof type vcwallet makes.
+    """
     if desc.formats is None:
         return PE_DEFAULT_ID[cand.format]
     for request_id, ours, params in desc.formats:
         if ours != cand.format:
             continue
-        algs = [v for k in ("alg", "alg_values", "sd-jwt_alg_values", "cryptosuite")
-                for v in params.get(k, ()) if isinstance(v, str)]
+        if (
+            ours == DI
+            and "proof_type" in params
+            and "DataIntegrityProof" not in _listed(params, "proof_type")
+        ):
+            continue
+        algs = _listed(params, "alg", "alg_values", "sd-jwt_alg_values", "cryptosuite")
         if cand.alg is None or not algs or cand.alg in algs:
             return request_id
     return None
@@ -359,7 +429,9 @@ def _evaluate(desc: InputDescriptor, cand: Candidate, attempt: _Attempt) -> Matc
         attempt.note(-1, f"credential {cand.key!r} is signed with an algorithm the request refuses")
         return None
     if desc.limit_disclosure == "required" and cand.format not in SELECTIVELY_DISCLOSABLE:
-        attempt.note(0, f"limit_disclosure is required but {cand.format} cannot disclose selectively")
+        attempt.note(
+            0, f"limit_disclosure is required but {cand.format} cannot disclose selectively"
+        )
         return None
     disclose: list[ClaimPath] = []
     for number, field in enumerate(desc.fields):
@@ -404,8 +476,9 @@ def _exact_values(schema: Any) -> frozenset[str] | None:
     return _exact_values(schema.get("contains"))
 
 
-def _first_match(desc: InputDescriptor, source: Any,
-                 chosen: Mapping[str, Candidate]) -> tuple[Match | None, _Attempt]:
+def _first_match(
+    desc: InputDescriptor, source: Any, chosen: Mapping[str, Candidate]
+) -> tuple[Match | None, _Attempt]:
     """The first candidate meeting ``desc``, preferring one already going out."""
     hint = descriptor_hint(desc)
     attempt = _Attempt(reason=f"no held credential {describe_hint(hint)}")
@@ -430,7 +503,9 @@ def _pick_count(req: SubmissionRequirement, available: int) -> tuple[int, int]:
     return needed, chosen
 
 
-def select_pe(definition: PresentationDefinition, source: Iterable[Candidate] | CandidateSource) -> Selection:
+def select_pe(
+    definition: PresentationDefinition, source: Iterable[Candidate] | CandidateSource
+) -> Selection:
     """Answer a presentation definition; raise :class:`UnmetRequirement` naming what is missing."""
     cache: dict[str, tuple[Match | None, _Attempt]] = {}
     chosen: dict[str, Match] = {}
@@ -458,12 +533,17 @@ def select_pe(definition: PresentationDefinition, source: Iterable[Candidate] | 
             _apply_requirement(req, definition, resolve, take)
     ordered = [chosen[d.id] for d in definition.input_descriptors if d.id in chosen]
     keys = tuple(dict.fromkeys(m.key for m in ordered))
-    return Selection("presentation_exchange", tuple(ordered), keys,
-                     build_submission(definition.id, ordered, keys))
+    return Selection(
+        "presentation_exchange",
+        tuple(ordered),
+        keys,
+        build_submission(definition.id, ordered, keys),
+    )
 
 
-def _apply_requirement(req: SubmissionRequirement, definition: PresentationDefinition,
-                       resolve: Any, take: Any) -> None:
+def _apply_requirement(
+    req: SubmissionRequirement, definition: PresentationDefinition, resolve: Any, take: Any
+) -> None:
     """Satisfy one submission requirement (taking its descriptors) or raise UnmetRequirement."""
     if req.from_group is not None:
         members = [d for d in definition.input_descriptors if req.from_group in d.groups]
@@ -481,7 +561,8 @@ def _apply_requirement(req: SubmissionRequirement, definition: PresentationDefin
         if len(met) < needed or (req.count is not None and len(met) < req.count):
             detail = "; ".join(f"{d.id!r}: {a.reason}" for d, a in missing[:3])
             raise UnmetRequirement(
-                req.name, f"pick needs {needed} of group {req.from_group!r}, {len(met)} met ({detail})"
+                req.name,
+                f"pick needs {needed} of group {req.from_group!r}, {len(met)} met ({detail})",
             )
         for desc in met[:count]:
             take(desc)
@@ -489,8 +570,9 @@ def _apply_requirement(req: SubmissionRequirement, definition: PresentationDefin
     _apply_nested(req, definition, resolve, take)
 
 
-def _apply_nested(req: SubmissionRequirement, definition: PresentationDefinition,
-                  resolve: Any, take: Any) -> None:
+def _apply_nested(
+    req: SubmissionRequirement, definition: PresentationDefinition, resolve: Any, take: Any
+) -> None:
     outcomes: list[tuple[SubmissionRequirement, UnmetRequirement | None]] = []
     for sub in req.from_nested:
         try:
