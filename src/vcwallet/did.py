@@ -34,11 +34,29 @@ from .errors import (
     MalformedDocumentError,
     ProofPurposeError,
     ResolutionError,
-    TransportError,
     UnsupportedAlgorithm,
     VcwalletError,
 )
 from .keys import KeyType, PublicKey, _b64u
+
+__all__ = [
+    "DidResolver",
+    "HttpsFetcher",
+    "Resolver",
+    "StaticResolver",
+    "VerificationMethod",
+    "absolute_did_url",
+    "build_did_web_document",
+    "check_did",
+    "did_key_document",
+    "did_key_url",
+    "did_web_to_url",
+    "multikey",
+    "parse_document",
+    "select_verification_method",
+    "split_did_url",
+    "url_to_did_web",
+]
 
 DID_CONTEXT = "https://www.w3.org/ns/did/v1"
 MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
@@ -677,13 +695,9 @@ class DidResolver:
             body = self._fetch(url)
         except (ResolutionError, MalformedDocumentError):
             raise
-        except (
-            OSError,
-            ValueError,
-            http.client.HTTPException,
-            TransportError,
-            VcwalletError,
-        ) as exc:
+        except (OSError, ValueError, http.client.HTTPException, VcwalletError) as exc:
+            # whatever the fetcher's failure (socket, HTTP, our TransportError), the DID is
+            # unresolvable; the cause stays chained for debugging
             raise ResolutionError(
                 f"{did}: cannot fetch {url} ({type(exc).__name__}: {exc})"
             ) from exc
