@@ -7,7 +7,7 @@ index decrypted at open. ``_crypto`` (key derivation and sealing) is the low-lev
 
 from ._crypto import KdfParams, argon2_available
 from ._index import CredentialEntry, StoredCredential
-from ._store import FILE_FORMAT, VerificationOutcome, Wallet
+from ._store import FILE_FORMAT, VerificationOutcome, Wallet, verify_for_storage
 
 __all__ = [
     "FILE_FORMAT",
@@ -17,4 +17,5 @@ __all__ = [
     "VerificationOutcome",
     "Wallet",
     "argon2_available",
+    "verify_for_storage",
 ]

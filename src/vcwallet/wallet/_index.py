@@ -39,9 +39,15 @@ class CredentialEntry:
     credential: dict[str, Any]
 
     @property
+    def subjects(self) -> Any:
+        """``credentialSubject`` as written (object or list); for an SD-JWT VC, whose
+        claims are flat, the claims themselves."""
+        return self.credential.get("credentialSubject", self.credential)
+
+    @property
     def subject(self) -> dict[str, Any]:
         """``credentialSubject`` (the first one when there are several)."""
-        subject = self.credential.get("credentialSubject")
+        subject = self.subjects
         if isinstance(subject, list):
             subject = subject[0] if subject else {}
         return subject if isinstance(subject, dict) else {}

@@ -36,6 +36,7 @@ import cbor2
 from .. import _json
 from ..errors import (
     CredentialRefused,
+    MalformedDocumentError,
     VcwalletError,
     WalletCorrupted,
     WalletError,
@@ -96,9 +97,41 @@ CredentialInput = str | bytes | dict[str, Any]
 
 
 def _default_verify() -> Verify:
-    from ..credentials import verify_credential  # the recipe layer; imported when used
+    return verify_for_storage
 
-    return verify_credential
+
+@dataclass(frozen=True)
+class _SdJwtOutcome:
+    verified: bool
+    format: str
+    credential: dict[str, Any]
+    checks: tuple[Any, ...]
+    issuer: str | None
+    types: tuple[str, ...]
+
+
+def verify_for_storage(credential: CredentialInput, *, now: datetime | None = None) -> Any:
+    """The default ``verify``: :func:`vcwallet.credentials.verify_credential`, except for an
+    SD-JWT VC as issued (every disclosure, no key binding yet), which is checked with
+    :func:`vcwallet.sdjwt.verify_sd_jwt`: issuer signature, each disclosure's digest, dates.
+    """
+    from .. import credentials  # the recipe layer; imported when first used
+
+    if credentials.detect_format(credential) != "sd-jwt":
+        return credentials.verify_credential(credential, now=now)
+    from .. import sdjwt
+    from ..did import DidResolver
+
+    token = (credential.decode("utf-8") if isinstance(credential, bytes) else str(credential)).strip()
+    if not token.endswith("~"):
+        raise MalformedDocumentError("an SD-JWT with a key-binding JWT is a presentation; "
+                                     "store the SD-JWT as issued")
+    checked = sdjwt.verify_sd_jwt(token, resolver=DidResolver(), nonce=None,
+                                  audience=None, now=now, require_key_binding=False)
+    claims = checked.claims
+    vct = claims.get("vct")
+    return _SdJwtOutcome(True, "sd-jwt", claims, (), _text(claims.get("iss")),
+                         (vct,) if isinstance(vct, str) else ())
 
 
 @dataclass(frozen=True)
@@ -295,8 +328,7 @@ class Wallet:
             entry for entry in pool
             if (issuer is None or entry.issuer == issuer)
             and (format is None or entry.format == format)
-            and all(matches_subject(entry.credential.get("credentialSubject"), path, value)
-                    for path, value in wanted)
+            and all(matches_subject(entry.subjects, path, value) for path, value in wanted)
         ]
 
     def candidates(self, types: Iterable[str] | None = None,
@@ -624,10 +656,10 @@ def _describe(key: str, outcome: VerificationOutcome, alg: str | None,
     assert isinstance(credential, dict)
     types = tuple(getattr(outcome, "types", ()) or _strings(credential.get("type")))
     issuer = getattr(outcome, "issuer", None) or _issuer(credential)
-    subject = credential.get("credentialSubject")
+    subject = credential.get("credentialSubject", credential)  # SD-JWT VC claims are flat
     if isinstance(subject, list):
         subject = subject[0] if subject else None
-    subject_id = subject.get("id") if isinstance(subject, dict) else None
+    subject_id = subject.get("id", subject.get("sub")) if isinstance(subject, dict) else None
     summary = getattr(outcome, "summary", None) or _summary(credential, types, subject)
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     return CredentialEntry(
