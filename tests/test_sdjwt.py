@@ -414,6 +414,23 @@ def test_structural_refusals(issuer_key: KeyPair, resolver: StaticResolver) -> N
     for broken in (_disc("only-salt"), _disc(1, "n", "v"), "not base64!", b64url_encode(b"{}")):
         with pytest.raises(MalformedDocumentError):
             verify(_signed(issuer_key, {}, [broken]), resolver, require_key_binding=False)
+    # a claim SD-JWT VC keeps in the clear, smuggled into a disclosure
+    hidden_exp = _disc("salt4", "exp", 1)
+    with pytest.raises(DisclosureError, match="'exp' must not"):
+        verify(
+            _signed(issuer_key, {"_sd": [digest(hidden_exp)]}, [hidden_exp]),
+            resolver,
+            require_key_binding=False,
+        )
+    # disclosures nested in disclosures without end: refused, not a RecursionError
+    chain: list[str] = []
+    inner: dict[str, Any] = {"leaf": 1}
+    for level in range(200):
+        text = _disc(f"s{level}", "n", inner)
+        chain.append(text)
+        inner = {"_sd": [digest(text)]}
+    with pytest.raises(MalformedDocumentError, match="deeper"):
+        verify(_signed(issuer_key, inner, chain), resolver, require_key_binding=False)
     with pytest.raises(MalformedDocumentError, match="empty disclosure"):
         verify(_signed(issuer_key, {}, [])[:-1] + "~~", resolver, require_key_binding=False)
 

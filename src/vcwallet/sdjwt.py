@@ -59,6 +59,7 @@ NEVER_DISCLOSABLE = frozenset(
 )
 RESERVED_NAMES = frozenset({"_sd", "..."})
 MAX_DISCLOSURES = 4096
+MAX_TOKEN_CHARS = 8 * 1024 * 1024
 
 DisclosurePath = tuple[str | int | None, ...]
 ClaimPath = tuple[str | int, ...]
@@ -266,6 +267,8 @@ class _Parts:
 def _split(token: str) -> _Parts:
     if not isinstance(token, str):
         raise TypeError("an SD-JWT is a str")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise MalformedDocumentError(f"SD-JWT is longer than {MAX_TOKEN_CHARS} characters")
     parts = token.split("~")
     if len(parts) < 2:
         raise MalformedDocumentError("not an SD-JWT: no '~' after the issuer-signed JWT")
@@ -311,6 +314,8 @@ class _Processor:
         return self.by_digest.get(value)
 
     def run(self, value: Any, where: ClaimPath, parent: str | None) -> Any:
+        if len(where) > _json.MAX_DEPTH:  # disclosures nested in disclosures, without end
+            raise MalformedDocumentError(f"SD-JWT claims nest deeper than {_json.MAX_DEPTH} levels")
         if isinstance(value, Mapping):
             return self._object(value, where, parent)
         if isinstance(value, list):
@@ -552,6 +557,11 @@ def verify_sd_jwt(
     _check_times(payload, moment, skew)
     claims, processor = _process(payload, parts.disclosures)
     disclosed = tuple(processor.paths[d] for d in processor.by_digest)
+    for path in disclosed:
+        if len(path) == 1 and path[0] in NEVER_DISCLOSABLE:
+            raise DisclosureError(
+                f"claim {path[0]!r} must not be selectively disclosed (SD-JWT VC)"
+            )
     binding = None
     if parts.kb_jwt is not None:
         binding = _verify_key_binding(
