@@ -130,3 +130,45 @@ def test_from_ec_point_refuses_bad_points(point: bytes) -> None:
 
     with pytest.raises(MalformedDocumentError):
         PublicKey.from_ec_point(point)
+
+
+# -- beyond the vectors: Ed25519 public keys of small order ---------------------------------
+# The eight points of the 8-torsion subgroup (canonical encodings, both signs of x) and the
+# non-canonical encodings y = p and y = p + 1. With any of them as the public key, a signature
+# R = identity, s = 0 satisfies the cofactorless equation for many or all messages.
+_SMALL_ORDER = [
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+]
+
+
+@pytest.mark.parametrize("encoding", _SMALL_ORDER)
+@pytest.mark.parametrize("sign", [0x00, 0x80])
+def test_small_order_ed25519_keys_are_refused(encoding: str, sign: int) -> None:
+    from vcwallet.errors import MalformedDocumentError
+    from vcwallet.keys import _b64u
+
+    raw = bytearray.fromhex(encoding)
+    raw[31] |= sign
+    with pytest.raises(MalformedDocumentError):
+        PublicKey.from_raw("ed25519-pub", bytes(raw))
+    with pytest.raises(MalformedDocumentError):
+        PublicKey.from_jwk({"kty": "OKP", "crv": "Ed25519", "x": _b64u(bytes(raw))})
+
+
+def test_identity_key_forgery_never_reaches_verify() -> None:
+    """The universal forgery (identity key, R = identity, s = 0) is stopped at key import."""
+    from multiformats import multibase, multicodec
+
+    from vcwallet.did import DidResolver
+    from vcwallet.errors import ResolutionError
+
+    identity = bytes([1]) + bytes(31)
+    did = "did:key:" + multibase.encode(multicodec.wrap("ed25519-pub", identity), "base58btc")
+    with pytest.raises(ResolutionError):
+        DidResolver().verification_method(f"{did}#{did[8:]}", "assertionMethod")

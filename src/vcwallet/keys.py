@@ -32,6 +32,21 @@ from multiformats import multibase, multicodec
 from .errors import InvalidSignature, KeyFileError, MalformedDocumentError
 
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+_ED25519_P = 2**255 - 19
+# y of the eight Ed25519 points of small order: with such a public key, R = identity, s = 0
+# "verifies" for any message (OpenSSL does not refuse them), so they are refused on import.
+_ED25519_SMALL_ORDER_Y = frozenset({
+    0, 1, _ED25519_P - 1,
+    0x05FC536D880238B13933C6D305ACDFD5F098EFF289F4C345B027B2C28F95E826,
+    0x7A03AC9277FDC74EC6CC392CFA53202A0F67100D760B3CBA4FD84D3D706A17C7,
+})
+
+
+def _ed25519_public(raw: bytes) -> ed25519.Ed25519PublicKey:
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    if len(raw) == 32 and y % _ED25519_P in _ED25519_SMALL_ORDER_Y:
+        raise MalformedDocumentError("Ed25519 public key has small order (anyone could sign for it)")
+    return ed25519.Ed25519PublicKey.from_public_bytes(raw)
 
 
 class KeyType(str, enum.Enum):
@@ -156,7 +171,7 @@ class PublicKey:
             if codec_name == "ed25519-pub":
                 if len(raw) != 32:
                     raise MalformedDocumentError("Ed25519 public key must be 32 bytes")
-                return cls(KeyType.ED25519, ed25519.Ed25519PublicKey.from_public_bytes(raw))
+                return cls(KeyType.ED25519, _ed25519_public(raw))
             if codec_name == "p256-pub":
                 if len(raw) != 33:
                     raise MalformedDocumentError("P-256 Multikey must be a 33-byte compressed point")
@@ -184,7 +199,7 @@ class PublicKey:
         try:
             if kty == "OKP" and crv == "Ed25519":
                 raw = _b64u_decode(jwk.get("x", ""))
-                return cls(KeyType.ED25519, ed25519.Ed25519PublicKey.from_public_bytes(raw))
+                return cls(KeyType.ED25519, _ed25519_public(raw))
             if kty == "EC" and crv == "P-256":
                 x = int.from_bytes(_b64u_decode(jwk.get("x", "")), "big")
                 y = int.from_bytes(_b64u_decode(jwk.get("y", "")), "big")
