@@ -34,7 +34,8 @@ from .errors import InvalidSignature, KeyFileError, MalformedDocumentError
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _ED25519_P = 2**255 - 19
 # y of the eight Ed25519 points of small order: with such a public key, R = identity, s = 0
-# "verifies" for any message (OpenSSL does not refuse them), so they are refused on import.
+# "verifies" under OpenSSL for every message (identity) or one in 2, 4 or 8 (the others), so
+# they are refused on import.
 _ED25519_SMALL_ORDER_Y = frozenset({
     0, 1, _ED25519_P - 1,
     0x05FC536D880238B13933C6D305ACDFD5F098EFF289F4C345B027B2C28F95E826,
