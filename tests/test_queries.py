@@ -829,12 +829,20 @@ def test_unknown_candidate_format_is_a_programming_error() -> None:
         Candidate("x", "mso_mdoc", {})
 
 
-@pytest.mark.parametrize("schema", [
-    {"const": "A"}, {"type": "string", "const": "A"}, {"enum": ["A", "B"]},
-    {"type": "array", "contains": {"const": "A"}}, {"contains": {"enum": ["A"]}},
-    {"contains": {"type": "string", "const": "A"}},
-])
-@pytest.mark.parametrize("value", ["A", "B", "a", 1, True, None, ["A"], ["B", "A"], [], {"A": 1}, [["A"]]])
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"const": "A"},
+        {"type": "string", "const": "A"},
+        {"enum": ["A", "B"]},
+        {"type": "array", "contains": {"const": "A"}},
+        {"contains": {"enum": ["A"]}},
+        {"contains": {"type": "string", "const": "A"}},
+    ],
+)
+@pytest.mark.parametrize(
+    "value", ["A", "B", "a", 1, True, None, ["A"], ["B", "A"], [], {"A": 1}, [["A"]]]
+)
 def test_quick_filters_agree_with_json_schema(schema: dict[str, Any], value: Any) -> None:
     import jsonschema
 

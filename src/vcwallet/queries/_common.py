@@ -319,15 +319,11 @@ class CandidateIndex:
         if not wanted:
             yield from self._items
             return
-        sizes = [
-            sum(len(self._table(path).get(v, ())) for v in values) for path, values in wanted
-        ]
+        sizes = [sum(len(self._table(path).get(v, ())) for v in values) for path, values in wanted]
         first = min(range(len(wanted)), key=sizes.__getitem__)
         path, values = wanted[first]
         lists = [self._table(path)[v] for v in values if v in self._table(path)]
-        others = [
-            [self._set(p, v) for v in vs] for i, (p, vs) in enumerate(wanted) if i != first
-        ]
+        others = [[self._set(p, v) for v in vs] for i, (p, vs) in enumerate(wanted) if i != first]
         positions = lists[0] if len(lists) == 1 else heapq.merge(*lists)
         last = -1
         for position in positions:

@@ -190,8 +190,11 @@ def _quick_test(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
     if keys == {"const"} and kind in (None, "string") and isinstance(schema["const"], str):
         wanted = schema["const"]
         return lambda v: isinstance(v, str) and v == wanted
-    if keys == {"enum"} and kind in (None, "string") and isinstance(schema["enum"], list) and all(
-        isinstance(e, str) for e in schema["enum"]
+    if (
+        keys == {"enum"}
+        and kind in (None, "string")
+        and isinstance(schema["enum"], list)
+        and all(isinstance(e, str) for e in schema["enum"])
     ):
         allowed = frozenset(schema["enum"])
         return lambda v: isinstance(v, str) and v in allowed
@@ -209,7 +212,12 @@ def _parse_field(raw: Any, where: str) -> Field:
     if not isinstance(raw, dict):
         raise _fail(f"{where} must be an object")
     paths = raw.get("path")
-    if not isinstance(paths, list) or not paths or len(paths) > MAX_FIELDS:
+    if (
+        not isinstance(paths, list)
+        or not paths
+        or len(paths) > MAX_FIELDS
+        or not all(isinstance(p, str) for p in paths)
+    ):
         raise _fail(f"{where}.path must be a non-empty array of JSONPath strings")
     optional = raw.get("optional", False)
     if not isinstance(optional, bool):
@@ -273,7 +281,10 @@ def _parse_descriptor(raw: Any, where: str, default_formats: Any) -> InputDescri
 def _parse_requirement(raw: Any, groups: set[str], depth: int = 0) -> SubmissionRequirement:
     if not isinstance(raw, dict) or depth > 8:
         raise _fail("submission requirement must be an object (nested at most 8 deep)")
-    name = raw.get("name") or raw.get("from") or "submission requirement"
+    name = next(
+        (n for n in (raw.get("name"), raw.get("from")) if isinstance(n, str) and n),
+        "submission requirement",
+    )
     rule = raw.get("rule")
     if rule not in ("all", "pick"):
         raise _fail(f"{name!r}: rule must be 'all' or 'pick'")
@@ -289,7 +300,7 @@ def _parse_requirement(raw: Any, groups: set[str], depth: int = 0) -> Submission
         raise _fail(f"{name!r}: exactly one of 'from' and 'from_nested' is required")
     nested: tuple[SubmissionRequirement, ...] = ()
     if "from" in raw:
-        if raw["from"] not in groups:
+        if not isinstance(raw["from"], str) or raw["from"] not in groups:
             raise _fail(f"{name!r}: 'from' names group {raw['from']!r} that no descriptor is in")
     else:
         if not isinstance(raw["from_nested"], list) or not raw["from_nested"]:
