@@ -851,3 +851,55 @@ def test_quick_filters_agree_with_json_schema(schema: dict[str, Any], value: Any
     quick = _quick_test(schema)
     assert quick is not None
     assert quick(value) == jsonschema.Draft202012Validator(schema).is_valid(value)
+
+
+@pytest.mark.parametrize(
+    "field, key",
+    [
+        # "contains" without type "array" passes any string: the index must not demand the value
+        (
+            {
+                "path": ["$.credentialSubject.achievement.achievementType"],
+                "filter": {"contains": {"const": "Nothing"}},
+            },
+            "bsc-cs",
+        ),
+        (
+            {
+                "path": ["$.type"],
+                "filter": {"type": "array", "minContains": 0, "contains": {"const": "Nothing"}},
+            },
+            "bsc-cs",
+        ),
+        # a trailing wildcard over an object's members
+        (
+            {
+                "path": ["$.credentialSubject.achievement.*"],
+                "filter": {"const": "Computer Science"},
+            },
+            "bsc-cs",
+        ),
+    ],
+)
+def test_index_hints_never_hide_a_match(
+    field: dict[str, Any], key: str, wallet: list[Candidate]
+) -> None:
+    definition = {
+        "id": "x",
+        "input_descriptors": [
+            {
+                "id": "d",
+                "constraints": {
+                    "fields": [
+                        {
+                            "path": ["$.credentialSubject.achievement.fieldOfStudy"],
+                            "filter": {"const": "Computer Science"},
+                        },
+                        field,
+                    ]
+                },
+            }
+        ],
+    }
+    assert select(definition, wallet)["d"].key == key
+    assert select(definition, CandidateIndex.of(wallet))["d"].key == key

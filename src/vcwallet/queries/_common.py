@@ -227,10 +227,11 @@ def value_at(claims: Any, path: ClaimPath) -> tuple[bool, Any]:
 
 
 def _scalars(value: Any) -> Iterator[str]:
+    """The strings a hint compares: the value, or the elements / member values it holds."""
     if isinstance(value, str):
         yield value
-    elif isinstance(value, list):
-        for item in value:
+    elif isinstance(value, list | dict):
+        for item in value.values() if isinstance(value, dict) else value:
             if isinstance(item, str):
                 yield item
 

@@ -475,8 +475,13 @@ def descriptor_hint(desc: InputDescriptor) -> Hint:
     return Hint(formats, tuple(equals))
 
 
-def _exact_values(schema: Any) -> frozenset[str] | None:
-    """Strings the value (or an element of it) must equal, when the schema says so plainly."""
+def _exact_values(schema: Any, *, inside: bool = False) -> frozenset[str] | None:
+    """Strings the value (or an element of it) must equal, when the schema says so plainly.
+
+    JSON Schema keywords only ever narrow, so a ``const`` / ``enum`` binds whatever else the
+    schema says. ``contains`` binds only when ``type`` is ``array`` (it ignores other
+    values) and ``minContains`` does not make it vacuous.
+    """
     if not isinstance(schema, dict):
         return None
     if isinstance(schema.get("const"), str):
@@ -484,7 +489,9 @@ def _exact_values(schema: Any) -> frozenset[str] | None:
     enum = schema.get("enum")
     if isinstance(enum, list) and enum and all(isinstance(v, str) for v in enum):
         return frozenset(enum)
-    return _exact_values(schema.get("contains"))
+    if inside or schema.get("type") != "array" or schema.get("minContains", 1) == 0:
+        return None
+    return _exact_values(schema.get("contains"), inside=True)
 
 
 def _first_match(
