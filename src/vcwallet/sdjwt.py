@@ -545,8 +545,8 @@ def verify_sd_jwt(
     parts = _split(token)
     header = unverified_header(parts.jwt)
     kid = header.get("kid")
-    did = kid_did(kid)
-    method, key = lookup_assertion_key(resolver, kid)
+    did = kid_did(kid)  # refuses anything but an absolute DID URL with a fragment
+    method, key = lookup_assertion_key(resolver, str(kid))
     header, payload = verify_jws(parts.jwt, key, expected_typ=SD_JWT_TYP, allowed_algs=ALLOWED_ALGS)
     if payload.get("iss") != did:
         raise ProofPurposeError(

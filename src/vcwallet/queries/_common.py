@@ -215,12 +215,12 @@ def value_at(claims: Any, path: ClaimPath) -> tuple[bool, Any]:
     """Follow a concrete claim path; ``(False, None)`` when it leads nowhere."""
     node = claims
     for step in path:
-        if type(step) is str:
+        if isinstance(step, str):
             if not (type(node) is dict or isinstance(node, Mapping)) or step not in node:
                 return False, None
             node = node[step]
         else:
-            if type(node) is not list or not -len(node) <= step < len(node):  # type: ignore[operator]
+            if type(node) is not list or not -len(node) <= step < len(node):
                 return False, None
             node = node[step]
     return True, node
