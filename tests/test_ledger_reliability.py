@@ -3,6 +3,7 @@ several processes appending to one PostgreSQL log at once."""
 
 from __future__ import annotations
 
+import itertools
 import random
 import signal
 import subprocess
@@ -139,7 +140,7 @@ def test_postgres_concurrent_appenders_form_one_history(pg_location: str) -> Non
                 acked[(int(start), int(stop))] = label
     assert len(acked) == 60
     spans = sorted(acked)
-    assert spans[0][0] == 0 and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # no gaps
+    assert spans[0][0] == 0 and all(a[1] == b[0] for a, b in itertools.pairwise(spans))  # no gaps
     assert _check_log(pg_location, acked) == 4 * 15 * 200
 
 
@@ -156,6 +157,6 @@ def test_sqlite_concurrent_appenders_form_one_history(tmp_path: Path) -> None:
                 _, start, stop, label = line.split()
                 acked[(int(start), int(stop))] = label
     spans = sorted(acked)
-    assert spans[0][0] == 0 and all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    assert spans[0][0] == 0 and all(a[1] == b[0] for a, b in itertools.pairwise(spans))
     assert _check_log(location, acked) == 3 * 10 * 100
 

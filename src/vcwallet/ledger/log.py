@@ -152,7 +152,7 @@ class TransparencyLog:
         sha256 = hashlib.sha256
         hashes = [sha256(LEAF_PREFIX + d).digest() for d in datas]  # outside the write lock
         plan = self.store.append(lambda size, reader: _plan(size, reader, hashes, datas))
-        return range(plan.start, plan.start + len(plan.leaves))
+        return range(plan.start, plan.stop)
 
     # -- reading ----------------------------------------------------------------------------
     def size(self) -> int:
@@ -282,13 +282,18 @@ class TransparencyLog:
 
     # -- audit --------------------------------------------------------------------------------
     def audit(self) -> AuditReport:
-        """Recompute the whole tree from leaf data; check every stored hash and checkpoint."""
+        """Recompute the whole tree from leaf data; check every stored hash and checkpoint.
+
+        The audit covers the tree as it stood when it began (checkpoints are read first, then
+        the size); leaves appended while it runs are left for the next audit.
+        """
         stored_checkpoints = self.checkpoints()
+        size = self.size()
         wanted_roots = {cp.checkpoint.tree_size for cp in stored_checkpoints}
         roots: dict[int, bytes] = {0: EMPTY_ROOT}
         frontier: list[bytes] = []
         nodes = expected = 0
-        for index, data, completed in self.store.scan_leaves():
+        for index, data, completed in self.store.scan_leaves(size):
             if index != expected:
                 raise LedgerCorrupted(f"leaf {expected} is missing (next stored is {index})")
             recomputed = _push(frontier, index, leaf_hash(data))
@@ -300,11 +305,9 @@ class TransparencyLog:
             expected += 1
             if expected in wanted_roots:
                 roots[expected] = fold_subtrees(frontier)
-        leaf_rows, index_rows = self.store.count_rows()
-        if leaf_rows != expected or index_rows != expected:
-            raise LedgerCorrupted(
-                f"{leaf_rows} leaf rows and {index_rows} hash-index rows for {expected} leaves"
-            )
+        leaf_rows = self.store.count_leaves(size)
+        if leaf_rows != expected or expected != size:
+            raise LedgerCorrupted(f"{leaf_rows} leaf rows for {expected} consecutive leaves")
         for signed in stored_checkpoints:
             cp = signed.checkpoint
             if cp.tree_size not in roots:
@@ -342,7 +345,8 @@ def _plan(
     frontier = [found[i] for i in ids]
     sha256 = hashlib.sha256
     rows = []
-    for index, (h, data) in enumerate(zip(hashes, datas), size):  # hot loop: kept flat
+    for index_, (h, data) in enumerate(zip(hashes, datas), size):  # hot loop: kept flat
+        index = index_
         frontier.append(h)
         completed = b""
         while index & 1:
@@ -351,8 +355,8 @@ def _plan(
             frontier[-1] = node
             completed += node
             index >>= 1
-        rows.append((h, data, completed))
-    return AppendPlan(size, rows)
+        rows.append((index_, data, completed))
+    return AppendPlan(size, rows, hashes)
 
 
 def verify_proof_against_checkpoint(

@@ -21,10 +21,15 @@ RowReader = Callable[[Collection[int]], dict[int, tuple[bytes, bytes]]]
 
 @dataclass(frozen=True)
 class AppendPlan:
-    """What one append writes: leaf rows from index ``start`` on."""
+    """What one append writes: leaf rows from index ``start`` on, ready to insert."""
 
     start: int
-    leaves: Sequence[tuple[bytes, bytes, bytes]]  # (leaf hash, data, completed subtree hashes)
+    rows: Sequence[tuple[int, bytes, bytes]]  # (index, data, completed subtree hashes)
+    leaf_hashes: Sequence[bytes]  # one per row, for the hash index
+
+    @property
+    def stop(self) -> int:
+        return self.start + len(self.rows)
 
 
 def node_location(nid: int) -> tuple[int, int]:
@@ -59,19 +64,22 @@ class LedgerStore(Protocol):
         ...
 
     def leaf_candidates(self, leaf_hash: bytes) -> list[int]:
-        """Indexes that may hold ``leaf_hash`` (from a hash-prefix index; callers re-check)."""
+        """Indexes that may hold ``leaf_hash`` (from a hash-prefix index; callers re-check).
+
+        The index is a cache, not part of the tree: a store may build it lazily."""
         ...
 
     def append(self, planner: Planner) -> AppendPlan:
         """Under an exclusive write lock, call ``planner`` and durably commit what it returns."""
         ...
 
-    def scan_leaves(self, start: int = 0) -> Iterator[tuple[int, bytes, bytes]]:
-        """(index, data, completed hashes) for every stored leaf from ``start``, in order."""
+    def scan_leaves(self, stop: int) -> Iterator[tuple[int, bytes, bytes]]:
+        """(index, data, completed hashes) of every stored leaf below ``stop``, in order."""
         ...
 
-    def count_rows(self) -> tuple[int, int]:
-        """(leaf rows, hash-index rows), for audits."""
+    def count_leaves(self, stop: int) -> int:
+        """How many leaf rows exist below ``stop`` (an audit compares it with the consecutive
+        ones; appends that commit while an audit runs lie above its ``stop``)."""
         ...
 
     def add_checkpoint(self, tree_size: int, root_hash: bytes, note: str) -> None:

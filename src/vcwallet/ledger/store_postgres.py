@@ -180,39 +180,40 @@ class PostgresStore:
                     self._q("COPY {leaves} (idx, data, subtrees) FROM STDIN (FORMAT BINARY)")
                 ) as copy:
                     copy.set_types(["int8", "bytea", "bytea"])
-                    for i, (_, data, subtrees) in enumerate(plan.leaves, plan.start):
-                        copy.write_row((i, data, subtrees))
+                    for row in plan.rows:
+                        copy.write_row(row)
                 with cur.copy(
                     self._q("COPY {by_hash} (prefix, idx) FROM STDIN (FORMAT BINARY)")
                 ) as copy:
                     copy.set_types(["int8", "int8"])
-                    for i, (h, _, _) in enumerate(plan.leaves, plan.start):
+                    for i, h in enumerate(plan.leaf_hashes, plan.start):
                         copy.write_row((_PREFIX.unpack_from(h)[0], i))
                 cur.execute(
                     self._q("UPDATE {head} SET tree_size = %s WHERE id = 1"),
-                    (plan.start + len(plan.leaves),),
+                    (plan.stop,),
                 )
         return plan
 
-    def scan_leaves(self, start: int = 0) -> Iterator[tuple[int, bytes, bytes]]:
+    def scan_leaves(self, stop: int) -> Iterator[tuple[int, bytes, bytes]]:
         with _translate(), self._db.transaction():
             with self._db.cursor(name="ledger_scan") as cur:
                 cur.itersize = 4096
                 cur.execute(
                     self._q(
-                        "SELECT idx, data, subtrees FROM {leaves} WHERE idx >= %s ORDER BY idx"
+                        "SELECT idx, data, subtrees FROM {leaves} WHERE idx < %s ORDER BY idx"
                     ),
-                    (start,),
+                    (stop,),
                 )
                 for idx, data, subtrees in cur:
                     yield int(idx), bytes(data), bytes(subtrees)
 
-    def count_rows(self) -> tuple[int, int]:
+    def count_leaves(self, stop: int) -> int:
         with _translate():
-            leaves = self._db.execute(self._q("SELECT count(*) FROM {leaves}")).fetchone()
-            indexed = self._db.execute(self._q("SELECT count(*) FROM {by_hash}")).fetchone()
-        assert leaves is not None and indexed is not None
-        return int(leaves[0]), int(indexed[0])
+            leaves = self._db.execute(
+                self._q("SELECT count(*) FROM {leaves} WHERE idx < %s"), (stop,)
+            ).fetchone()
+        assert leaves is not None
+        return int(leaves[0])
 
     # -- checkpoints --------------------------------------------------------------------------
     def add_checkpoint(self, tree_size: int, root_hash: bytes, note: str) -> None:
