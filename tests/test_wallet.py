@@ -194,6 +194,13 @@ def test_add_and_get_round_trip_with_korean_text(wallet: Wallet) -> None:
     assert json.loads(json.dumps(got.to_json(), ensure_ascii=False))["credential"] == got.credential
 
 
+def test_get_returns_a_private_copy(wallet: Wallet) -> None:
+    stored = add_diploma(wallet)
+    wallet.get(stored.key).credential["credentialSubject"]["name"] = "someone else"
+    assert wallet.get(stored.key).credential["credentialSubject"]["name"] == "김민준"
+    assert wallet.search(name="김민준")[0].key == stored.key
+
+
 def test_cose_bytes_are_stored_as_bytes(wallet: Wallet) -> None:
     data = sign_cose(INSTITUTE, badge(wallet.holder_did))
     stored = wallet.add(data, verify=verify, now=NOW)

@@ -4,18 +4,23 @@ the file), so listing, searching and narrowing a request's candidates never decr
 
 Search is decrypt-and-filter in memory: the file holds no searchable token at all, so a
 copied file reveals neither types nor issuers, not even as equality patterns.
+
+Each entry keeps its credential as JSON text and parses it on first use: opening a large
+wallet costs one small parse per credential, and only a search on subject fields or a
+presentation request pays for the full documents (once).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 _MISSING = object()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CredentialEntry:
     """What the wallet knows about a held credential, from its decrypted index row.
 
@@ -36,7 +41,17 @@ class CredentialEntry:
     added: str
     summary: str
     alg: str | None
-    credential: dict[str, Any]
+    credential_json: str = field(repr=False, compare=False)
+
+    @property
+    def credential(self) -> dict[str, Any]:
+        """The decoded credential JSON, parsed on first use. Read-only: it is shared with
+        the wallet's index (``Wallet.get`` returns a private copy)."""
+        parsed = self.__dict__.get("_parsed")
+        if parsed is None:
+            parsed = json.loads(self.credential_json)
+            object.__setattr__(self, "_parsed", parsed)  # a cache, not a change of value
+        return parsed
 
     @property
     def subjects(self) -> Any:
@@ -61,7 +76,7 @@ class CredentialEntry:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class StoredCredential(CredentialEntry):
     """A held credential with its secured form as received and its ledger receipt.
 
@@ -79,24 +94,38 @@ class StoredCredential(CredentialEntry):
         return document
 
 
-def entry_fields(entry: CredentialEntry) -> dict[str, Any]:
-    """The entry as the JSON object sealed into the index column."""
+def encode_entry(entry: CredentialEntry) -> bytes:
+    """The plaintext sealed into the index column: a small JSON object, a NUL byte (never
+    found in JSON text), then the credential's JSON, so opening need not parse the latter."""
+    meta = json.dumps(_entry_fields(entry), ensure_ascii=False, separators=(",", ":"))
+    return meta.encode("utf-8") + b"\x00" + entry.credential_json.encode("utf-8")
+
+
+def decode_entry(key: str, plain: bytes) -> CredentialEntry:
+    """Inverse of :func:`encode_entry`; ValueError / KeyError / TypeError if malformed."""
+    meta, separator, credential = plain.partition(b"\x00")
+    if not separator:
+        raise ValueError("index entry has no credential part")
+    return _entry_from_fields(key, json.loads(meta.decode("utf-8")), credential.decode("utf-8"))
+
+
+def _entry_fields(entry: CredentialEntry) -> dict[str, Any]:
     return {
         "format": entry.format, "types": list(entry.types), "issuer": entry.issuer,
         "subject_id": entry.subject_id, "credential_id": entry.credential_id,
         "valid_from": entry.valid_from, "valid_until": entry.valid_until,
         "added": entry.added, "summary": entry.summary, "alg": entry.alg,
-        "credential": entry.credential,
     }
 
 
-def entry_from_fields(key: str, fields: dict[str, Any]) -> CredentialEntry:
+def _entry_from_fields(key: str, fields: dict[str, Any], credential_json: str) -> CredentialEntry:
     return CredentialEntry(
         key=key, format=fields["format"], types=tuple(fields["types"]),
         issuer=fields["issuer"], subject_id=fields["subject_id"],
         credential_id=fields["credential_id"], valid_from=fields["valid_from"],
         valid_until=fields["valid_until"], added=fields["added"],
-        summary=fields["summary"], alg=fields.get("alg"), credential=fields["credential"],
+        summary=fields["summary"], alg=fields.get("alg"),
+        credential_json=credential_json,
     )
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import copy
 import dataclasses
+import gc
 import json
 import os
 import sqlite3
@@ -58,8 +58,8 @@ from ._index import (
     CredentialEntry,
     Index,
     StoredCredential,
-    entry_fields,
-    entry_from_fields,
+    decode_entry,
+    encode_entry,
     matches_subject,
 )
 
@@ -313,8 +313,7 @@ class Wallet:
         if self._cipher.record_key(_identity(raw, entry.format)) != entry.key:
             raise WalletCorrupted(f"wallet row {entry.key!r} does not match its key", entry.key)
         values = {f.name: getattr(entry, f.name) for f in fields(CredentialEntry)}
-        values["credential"] = copy.deepcopy(entry.credential)
-        return StoredCredential(**values, raw=raw, receipt=receipt)
+        return StoredCredential(**values, raw=raw, receipt=receipt)  # parses its own copy
 
     def search(self, *, type: str | None = None, issuer: str | None = None,
                format: str | None = None, **subject_fields: Any) -> list[CredentialEntry]:
@@ -432,8 +431,9 @@ class Wallet:
         if version is None:
             version = self._query("PRAGMA data_version").fetchone()[0]
         index = Index()
-        for key, sealed in self._query("SELECT key, entry FROM credentials ORDER BY seq"):
-            index.add(self._open_entry(key, sealed))
+        with _gc_paused():
+            for key, sealed in self._query("SELECT key, entry FROM credentials ORDER BY seq"):
+                index.add(self._open_entry(key, sealed))
         self._index, self._data_version = index, version
         self._requests = None
 
@@ -476,7 +476,7 @@ class Wallet:
         source._sync()
         rows = source._query("SELECT key, entry, body FROM credentials ORDER BY seq")
         fresh: dict[str, CredentialEntry] = {}
-        with self._transaction() as conn:
+        with self._transaction() as conn, _gc_paused():
             while batch := rows.fetchmany(_COPY_BATCH):
                 sealed = [item for item in map(self._reseal_from(source), batch)
                           if item.entry.key not in self._index and item.entry.key not in fresh]
@@ -497,12 +497,17 @@ class Wallet:
     def _reseal_from(self, source: Wallet) -> Callable[[tuple[str, bytes, bytes]], _Sealed]:
         def reseal(row: tuple[str, bytes, bytes]) -> _Sealed:
             key, entry_blob, body_blob = row
-            entry = source._open_entry(key, entry_blob)
-            raw, receipt = source._open_body(key, body_blob)
-            if source._cipher.record_key(_identity(raw, entry.format)) != key:
+            entry_plain = source._cipher.open("entry", key, entry_blob)
+            body_plain = source._cipher.open("body", key, body_blob)
+            entry = _parse_entry(key, entry_plain)
+            identity = _identity(_parse_body(key, body_plain)[0], entry.format)
+            if source._cipher.record_key(identity) != key:
                 raise WalletCorrupted(f"wallet row {key!r} does not match its key", key)
-            new_key = self._cipher.record_key(_identity(raw, entry.format))
-            return self._seal_entry(dataclasses.replace(entry, key=new_key), raw, receipt)
+            new_key = self._cipher.record_key(identity)
+            # The key is associated data, not content: the plaintexts move over unchanged.
+            return _Sealed(dataclasses.replace(entry, key=new_key),
+                           self._cipher.seal("entry", new_key, entry_plain),
+                           self._cipher.seal("body", new_key, body_plain))
 
         return reseal
 
@@ -529,27 +534,48 @@ class Wallet:
             body["raw"] = raw
         return _Sealed(
             entry,
-            self._cipher.seal("entry", entry.key, _encode(entry_fields(entry))),
+            self._cipher.seal("entry", entry.key, encode_entry(entry)),
             self._cipher.seal("body", entry.key, _encode(body)),
         )
 
     def _open_entry(self, key: str, sealed: bytes) -> CredentialEntry:
-        try:
-            return entry_from_fields(key, json.loads(self._cipher.open("entry", key, sealed)))
-        except (ValueError, KeyError, TypeError):
-            raise WalletCorrupted(f"wallet row {key!r} holds an unreadable index entry",
-                                  key) from None
+        return _parse_entry(key, self._cipher.open("entry", key, sealed))
 
     def _open_body(self, key: str, sealed: bytes) -> tuple[str | bytes, dict[str, Any] | None]:
-        try:
-            body = json.loads(self._cipher.open("body", key, sealed))
-            raw = body["raw"] if "raw" in body else base64.b64decode(body["raw_b64"])
-            return raw, body["receipt"]
-        except (ValueError, KeyError, TypeError):
-            raise WalletCorrupted(f"wallet row {key!r} holds an unreadable body", key) from None
+        return _parse_body(key, self._cipher.open("body", key, sealed))
 
 
 # -- helpers -----------------------------------------------------------------------------
+def _parse_entry(key: str, plain: bytes) -> CredentialEntry:
+    try:
+        return decode_entry(key, plain)
+    except (ValueError, KeyError, TypeError):
+        raise WalletCorrupted(f"wallet row {key!r} holds an unreadable index entry",
+                              key) from None
+
+
+def _parse_body(key: str, plain: bytes) -> tuple[str | bytes, dict[str, Any] | None]:
+    try:
+        body = json.loads(plain)
+        raw = body["raw"] if "raw" in body else base64.b64decode(body["raw_b64"])
+        return raw, body["receipt"]
+    except (ValueError, KeyError, TypeError):
+        raise WalletCorrupted(f"wallet row {key!r} holds an unreadable body", key) from None
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Bulk loads create millions of long-lived objects; pausing the cyclic collector
+    keeps it from rescanning them again and again (its previous state is restored)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _connect(target: Path, *, create: bool, timeout: float) -> sqlite3.Connection:
     uri = f"{target.resolve().as_uri()}?mode={'rwc' if create else 'rw'}"
     try:
@@ -669,7 +695,7 @@ def _describe(key: str, outcome: VerificationOutcome, alg: str | None,
         valid_from=_text(credential.get("validFrom", credential.get("issuanceDate"))),
         valid_until=_text(credential.get("validUntil", credential.get("expirationDate"))),
         added=moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        summary=summary, alg=alg, credential=credential,
+        summary=summary, alg=alg, credential_json=_encode(credential).decode("utf-8"),
     )
 
 
