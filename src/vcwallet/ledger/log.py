@@ -337,26 +337,39 @@ def _push(frontier: list[bytes], index: int, h: bytes) -> bytes:
 def _plan(
     size: int, reader: RowReader, hashes: list[bytes], datas: list[bytes]
 ) -> AppendPlan:
-    """The rows appending ``datas`` after ``size`` leaves writes (runs under the write lock)."""
-    ids = [node_id(lv, ix) for lv, ix in perfect_subtrees(0, size)]
+    """The rows appending ``datas`` after ``size`` leaves writes (runs under the write lock).
+
+    Level by level, like building a tree in memory: at level L the batch holds nodes
+    ``size >> L`` onwards; when the first of them is a right child, its left sibling is the
+    old perfect subtree on the tree's right edge. Node j of level L+1 is completed by leaf
+    ``((j + 1) << (L + 1)) - 1``, so each level's new hashes go to an evenly spaced slice
+    of the rows.
+    """
+    edge_nodes = perfect_subtrees(0, size)
+    ids = [node_id(lv, ix) for lv, ix in edge_nodes]
     found = _read_nodes(reader, ids)
     if len(found) != len(ids):
         raise LedgerCorrupted("store is missing right-edge tree nodes")
-    frontier = [found[i] for i in ids]
+    edge = {lv: found[i] for (lv, _), i in zip(edge_nodes, ids)}
     sha256 = hashlib.sha256
-    rows = []
-    for index_, (h, data) in enumerate(zip(hashes, datas), size):  # hot loop: kept flat
-        index = index_
-        frontier.append(h)
-        completed = b""
-        while index & 1:
-            right = frontier.pop()
-            node = sha256(NODE_PREFIX + frontier[-1] + right).digest()
-            frontier[-1] = node
-            completed += node
-            index >>= 1
-        rows.append((index_, data, completed))
-    return AppendPlan(size, rows, hashes)
+    completed = [b""] * len(hashes)
+    level, first, current = 0, size, hashes
+    while True:
+        if first & 1:
+            current = [edge[level], *current]
+            first -= 1
+        if len(current) < 2:
+            break
+        parents = [
+            sha256(NODE_PREFIX + left + right).digest()
+            for left, right in zip(current[0::2], current[1::2])
+        ]
+        first >>= 1
+        step = 1 << (level + 1)
+        at = ((first + 1) << (level + 1)) - 1 - size
+        completed[at::step] = [c + h for c, h in zip(completed[at::step], parents)]
+        level, current = level + 1, parents
+    return AppendPlan(size, list(zip(range(size, size + len(hashes)), datas, completed)), hashes)
 
 
 def verify_proof_against_checkpoint(
