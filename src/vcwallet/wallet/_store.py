@@ -153,6 +153,7 @@ class Wallet:
         self._conn: sqlite3.Connection | None = conn
         self._cipher = cipher
         self._holder = holder
+        self._holder_did = holder.did_key  # multibase encoding is not free: once per open
         self._index = Index()
         self._data_version = -1
         self._requests: CandidateIndex | None = None
@@ -257,7 +258,7 @@ class Wallet:
 
     @property
     def holder_did(self) -> str:
-        return self._holder.did_key
+        return self._holder_did
 
     # -- storing ----------------------------------------------------------------------
     def add(self, credential: CredentialInput, *, receipt: dict[str, Any] | None = None,
