@@ -19,6 +19,7 @@ commits (``PRAGMA data_version``) and rebuilds its index before answering.
 from __future__ import annotations
 
 import base64
+import builtins  # Wallet.list shadows the builtin inside the class
 import contextlib
 import dataclasses
 import gc
@@ -94,6 +95,7 @@ class VerificationOutcome(Protocol):
 
 Verify = Callable[..., VerificationOutcome]
 CredentialInput = str | bytes | dict[str, Any]
+Receipt = dict[str, Any] | None
 
 
 def _default_verify() -> Verify:
@@ -122,7 +124,8 @@ def verify_for_storage(credential: CredentialInput, *, now: datetime | None = No
     from .. import sdjwt
     from ..did import DidResolver
 
-    token = (credential.decode("utf-8") if isinstance(credential, bytes) else str(credential)).strip()
+    token = credential.decode("utf-8") if isinstance(credential, bytes) else str(credential)
+    token = token.strip()
     if not token.endswith("~"):
         raise MalformedDocumentError("an SD-JWT with a key-binding JWT is a presentation; "
                                      "store the SD-JWT as issued")
@@ -274,7 +277,7 @@ class Wallet:
         self._insert([sealed])
         return self.get(sealed.entry.key)
 
-    def add_many(self, items: Iterable[CredentialInput | tuple[CredentialInput, dict[str, Any] | None]],
+    def add_many(self, items: Iterable[CredentialInput | tuple[CredentialInput, Receipt]],
                  *, verify: Verify | None = None, now: datetime | None = None) -> int:
         """Verify every credential (each item is a credential or a ``(credential,
         receipt)`` pair), then store them all in one transaction. One refusal stores
@@ -297,7 +300,7 @@ class Wallet:
             self._requests.discard(entry.key)
 
     # -- reading ----------------------------------------------------------------------
-    def list(self) -> list[CredentialEntry]:
+    def list(self) -> builtins.list[CredentialEntry]:
         """Every held credential's index entry, oldest first (nothing is decrypted)."""
         self._sync()
         return self._index.entries()
@@ -317,7 +320,8 @@ class Wallet:
         return StoredCredential(**values, raw=raw, receipt=receipt)  # parses its own copy
 
     def search(self, *, type: str | None = None, issuer: str | None = None,
-               format: str | None = None, **subject_fields: Any) -> list[CredentialEntry]:
+               format: str | None = None,
+               **subject_fields: Any) -> builtins.list[CredentialEntry]:
         """Entries with this ``type``, ``issuer`` and ``format`` whose credentialSubject
         holds every ``subject_fields`` value. ``degree__type="BachelorDegree"`` looks
         inside nested objects; a dict value matches an object holding those members."""
@@ -462,7 +466,7 @@ class Wallet:
                 raise _db_error(exc, self._path) from None
             raise
 
-    def _insert(self, batch: list[_Sealed]) -> int:
+    def _insert(self, batch: builtins.list[_Sealed]) -> int:
         with self._transaction() as conn:
             fresh = [item for item in batch if item.entry.key not in self._index]
             conn.executemany(
