@@ -285,3 +285,18 @@ def test_truncated_sqlite_file_is_a_typed_error(tmp_path: Path) -> None:
     path.write_bytes(raw[: len(raw) // 3])
     with pytest.raises(LedgerError), SqliteStore(path) as store:
         TransparencyLog.open(store).audit()
+
+
+def test_sizes_past_the_end_are_refused(log: TransparencyLog) -> None:
+    log.append_batch(DATA[:5])
+    for call in (
+        lambda: log.root_hash(6),
+        lambda: log.inclusion_proof(1, 9),
+        lambda: log.consistency_proof(2, 7),
+        lambda: log.consistency_proof(7, 7),
+        lambda: log.sign_checkpoint(KEY, tree_size=6),
+        lambda: log.root_hash(-1),
+    ):
+        with pytest.raises(LedgerError) as info:
+            call()
+        assert not isinstance(info.value, LedgerCorrupted)

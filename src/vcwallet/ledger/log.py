@@ -159,19 +159,29 @@ class TransparencyLog:
         return self.store.tree_size()
 
     def _size_arg(self, tree_size: int | None) -> int:
-        current = self.size()
+        """The size asked for, or the current one. A size past the end is caught when its
+        rows turn out to be missing (``_hashes``), which saves a query per proof."""
         if tree_size is None:
-            return current
-        if tree_size < 0 or tree_size > current:
-            raise LedgerError(f"tree size {tree_size} is not between 0 and {current}")
+            return self.size()
+        if tree_size < 0:
+            raise LedgerError(f"tree size {tree_size} is negative")
         return tree_size
+
+    def _hashes(self, groups: list[list[int]], size: int) -> list[bytes]:
+        try:
+            return _hashes_for(self.store.rows, groups)
+        except LedgerCorrupted:
+            current = self.size()
+            if size > current:
+                raise LedgerError(f"tree size {size} is past the log's {current} leaves") from None
+            raise
 
     def root_hash(self, tree_size: int | None = None) -> bytes:
         """MTH(D[0:tree_size]) from stored subtree hashes (default: the current size)."""
         size = self._size_arg(tree_size)
         if size == 0:
             return EMPTY_ROOT
-        return _hashes_for(self.store.rows, _ids_for_ranges([(0, size)]))[0]
+        return self._hashes(_ids_for_ranges([(0, size)]), size)[0]
 
     def leaf(self, index: int) -> tuple[bytes, bytes]:
         """(leaf hash, data) of leaf ``index``."""
@@ -195,7 +205,7 @@ class TransparencyLog:
         if not 0 <= leaf_index < size:
             raise LedgerError(f"leaf index {leaf_index} is not below tree size {size}")
         groups = [[node_id(0, leaf_index)], *_ids_for_ranges(inclusion_ranges(leaf_index, size))]
-        hashes = _hashes_for(self.store.rows, groups)
+        hashes = self._hashes(groups, size)
         return InclusionProof(leaf_index, size, hashes[0], tuple(hashes[1:]))
 
     def consistency_proof(self, first: int, second: int | None = None) -> ConsistencyProof:
@@ -204,9 +214,11 @@ class TransparencyLog:
         if not 0 < first <= size:
             raise LedgerError(f"no consistency proof from size {first} to {size}")
         if first == size:
+            if size > self.size():
+                raise LedgerError(f"tree size {size} is past the log's {self.size()} leaves")
             return ConsistencyProof(first, size, ())
         groups = _ids_for_ranges(consistency_ranges(first, size))
-        return ConsistencyProof(first, size, tuple(_hashes_for(self.store.rows, groups)))
+        return ConsistencyProof(first, size, tuple(self._hashes(groups, size)))
 
     # -- checkpoints ---------------------------------------------------------------------------
     def checkpoints(self) -> list[SignedCheckpoint]:
@@ -252,33 +264,39 @@ class TransparencyLog:
         ) != self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw):
             raise LedgerError("this key is not the log's checkpoint key")
         size = self._size_arg(tree_size)
-        existing = self.checkpoint_at(size)
-        if existing is not None and existing.checkpoint.root_hash == self.root_hash(size):
-            return existing
-        self._check_still_consistent(size)
+        if size > self.size():
+            raise LedgerError(f"tree size {size} is past the log's {self.size()} leaves")
+        previous = self._check_still_consistent(size)
+        if previous is not None and previous.checkpoint.tree_size == size:
+            return previous  # already signed at this size (and still matching)
         checkpoint = Checkpoint(self.origin, size, self.root_hash(size))
         note = sign_checkpoint(checkpoint, private_key)
         self.store.add_checkpoint(size, checkpoint.root_hash, note)
         return SignedCheckpoint(checkpoint, note)
 
-    def _check_still_consistent(self, size: int) -> None:
-        """The tree must still hold the latest signed checkpoint at or below ``size``.
+    def _check_still_consistent(self, size: int) -> SignedCheckpoint | None:
+        """The tree must still hold the latest signed checkpoint at or below ``size``; that one.
 
         Each checkpoint was checked against its predecessor when it was signed, so the
-        newest one that the new checkpoint extends vouches for all older ones.
+        newest one that the new checkpoint extends vouches for all older ones (and only its
+        signature needs checking here, however many are stored).
         """
-        stored = self.checkpoints()
+        rows = self.store.checkpoints()
         current = self.size()
-        if stored and stored[-1].checkpoint.tree_size > current:
+        if rows and rows[-1][0] > current:
             raise LedgerCorrupted(
-                f"store has {current} leaves but a checkpoint was signed at "
-                f"{stored[-1].checkpoint.tree_size}"
+                f"store has {current} leaves but a checkpoint was signed at {rows[-1][0]}"
             )
-        below = [c.checkpoint for c in stored if c.checkpoint.tree_size <= size]
-        if below and self.root_hash(below[-1].tree_size) != below[-1].root_hash:
+        below = [row for row in rows if row[0] <= size]
+        if not below:
+            return None
+        prior = SignedCheckpoint(self._open_stored(*below[-1]), below[-1][2])
+        if self.root_hash(prior.checkpoint.tree_size) != prior.checkpoint.root_hash:
             raise LedgerCorrupted(
-                f"stored tree no longer matches the checkpoint signed at {below[-1].tree_size}"
+                f"stored tree no longer matches the checkpoint signed at "
+                f"{prior.checkpoint.tree_size}"
             )
+        return prior
 
     # -- audit --------------------------------------------------------------------------------
     def audit(self) -> AuditReport:
