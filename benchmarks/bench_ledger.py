@@ -7,7 +7,7 @@ over random queries at full size), proof sizes against ceil(log2 n), and bytes o
 leaf. First, the ceiling: building the same tree in memory with plain hashlib.
 
     .venv/bin/python benchmarks/bench_ledger.py [--leaves 1000000] [--batch 10000]
-        [--postgres postgresql://...] [--no-postgres] [--dir DIR]
+        [--postgres postgresql://...] [--no-postgres] [--no-sqlite] [--dir DIR]
 
 Targets (issue 3): SQLite >= 200,000 leaves/s, PostgreSQL >= 50,000 leaves/s, inclusion
 proof from storage <= 200 us at 1M leaves, verification <= 50 us, proofs of at most
@@ -142,13 +142,20 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--postgres", default=os.environ.get("VCWALLET_TEST_POSTGRES"))
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--dir", default=None, help="Directory for the SQLite file.")
     args = parser.parse_args()
 
     leaves = anchor_like_leaves(args.leaves)
     ceiling(leaves)
+    if not args.no_sqlite:
+        bench_sqlite(leaves, args.batch, args.dir)
+    if args.postgres and not args.no_postgres:
+        bench_postgres(leaves, args.batch, args.postgres)
 
-    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+
+def bench_sqlite(leaves: list[bytes], batch: int, directory: str | None) -> None:
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
         path = Path(tmp) / "bench.db"
         store = SqliteStore(path, create=True)
 
@@ -157,27 +164,28 @@ def main() -> None:
             return sum(p.stat().st_size for p in Path(tmp).glob("bench.db*"))
 
         try:
-            run_backend("sqlite", store, leaves, args.batch, sqlite_size)
+            run_backend("sqlite", store, leaves, batch, sqlite_size)
         finally:
             store.close()
 
-    if args.postgres and not args.no_postgres:
-        schema = f"bench_ledger_{uuid.uuid4().hex[:8]}"
-        pg = PostgresStore(args.postgres, create=True, schema=schema)
 
-        def pg_size() -> int:
-            row = pg._db.execute(
-                "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = %s AND c.relkind = 'r'", (schema,)
-            ).fetchone()
-            return int(row[0]) if row and row[0] else 0
+def bench_postgres(leaves: list[bytes], batch: int, url: str) -> None:
+    schema = f"bench_ledger_{uuid.uuid4().hex[:8]}"
+    pg = PostgresStore(url, create=True, schema=schema)
 
-        try:
-            run_backend("postgres", pg, leaves, args.batch, pg_size)
-        finally:
-            pg.drop()
-            pg.close()
+    def pg_size() -> int:
+        row = pg._db.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'r'", (schema,)
+        ).fetchone()
+        return int(row[0]) if row and row[0] else 0
+
+    try:
+        run_backend("postgres", pg, leaves, batch, pg_size)
+    finally:
+        pg.drop()
+        pg.close()
 
 
 if __name__ == "__main__":
