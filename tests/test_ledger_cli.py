@@ -182,3 +182,27 @@ def test_append_prove_and_verify_receipts(
 
     code, out, _ = run(capsys, "ledger", "prove", "--store", store, "--credential", files[2])
     assert code == 0 and json.loads(out)["leaf_index"] == 27
+
+
+def test_cli_on_postgres(postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import uuid
+
+    from vcwallet.ledger.store_postgres import PostgresStore
+
+    pair = KeyPair.generate(KeyType.ED25519)
+    pair.save(tmp_path / "log.key")
+    schema = f"t_cli_{uuid.uuid4().hex[:12]}"
+    store = f"{postgres_url}{'&' if '?' in postgres_url else '?'}schema={schema}"
+    try:
+        assert run(capsys, "ledger", "init", "--store", store, "--key", str(tmp_path / "log.key"),
+                   "--origin", ORIGIN)[0] == 0
+        with open_store(store) as s:  # type: ignore[attr-defined]
+            TransparencyLog.open(s).append_batch([f"pg {i}".encode() for i in range(9)])
+        code, out, _ = run(capsys, "ledger", "prove", "--store", store,
+                           "--leaf-hash", leaf_hash(b"pg 4").hex())
+        assert code == 0 and json.loads(out)["tree_size"] == 9
+        code, out, _ = run(capsys, "ledger", "audit", "--store", store)
+        assert code == 0 and out.startswith("ok: 9 leaves")
+    finally:
+        with PostgresStore(postgres_url, schema=schema) as s:
+            s.drop()

@@ -300,3 +300,25 @@ def test_sizes_past_the_end_are_refused(log: TransparencyLog) -> None:
         with pytest.raises(LedgerError) as info:
             call()
         assert not isinstance(info.value, LedgerCorrupted)
+
+
+def test_batch_planning_matches_leaf_by_leaf_appends() -> None:
+    """The level-wise planner stores exactly the subtree hashes leaf-by-leaf appends would."""
+    import random
+
+    from vcwallet.ledger.log import _plan, _push
+
+    rng = random.Random(3)
+    datas = [f"{i}".encode() for i in range(400)]
+    hashes = [leaf_hash(d) for d in datas]
+    frontier: list[bytes] = []
+    completed = [_push(frontier, i, h) for i, h in enumerate(hashes)]
+    for _ in range(400):
+        size, n = rng.randrange(0, 330), rng.randrange(1, 70)
+
+        def reader(wanted: object, size: int = size) -> dict[int, tuple[bytes, bytes]]:
+            return {i: (datas[i], completed[i]) for i in wanted if i < size}  # type: ignore[attr-defined]
+
+        plan = _plan(size, reader, hashes[size : size + n], datas[size : size + n])
+        assert plan.rows == list(zip(range(size, size + n), datas[size:size + n],
+                                     completed[size : size + n]))

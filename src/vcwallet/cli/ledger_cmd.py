@@ -27,6 +27,7 @@ from ..ledger import (
     verify_proof_against_checkpoint,
 )
 from ..ledger.log import SignedCheckpoint
+from ..ledger.store import LedgerStore
 from ._common import EXIT_FAILED, EXIT_USAGE, CliFailure, passphrase_from_env, read_bytes
 
 _KEY_FILE_META = "key_file"
@@ -50,8 +51,15 @@ def _load_key(keyfile: str) -> Ed25519PrivateKey:
     return private
 
 
+def _open_store(location: str, *, create: bool = False) -> LedgerStore:
+    """Open the store for this command; it is closed when the command ends."""
+    store = open_store(location, create=create)
+    click.get_current_context().call_on_close(store.close)
+    return store
+
+
 def _open_log(location: str) -> TransparencyLog:
-    return TransparencyLog.open(open_store(location))
+    return TransparencyLog.open(_open_store(location))
 
 
 def _signing_key(log: TransparencyLog, keyfile: str | None) -> Ed25519PrivateKey:
@@ -86,7 +94,7 @@ def init(store: str, keyfile: str, origin: str) -> None:
     private = _load_key(keyfile)
     try:
         TransparencyLog.create(
-            open_store(store, create=True),
+            _open_store(store, create=True),
             origin=origin,
             public_key=private.public_key(),
             extra_meta={_KEY_FILE_META: os.path.abspath(keyfile).encode("utf-8")},
