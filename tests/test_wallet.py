@@ -492,6 +492,42 @@ def test_two_processes_write_the_same_wallet(tmp_path: Path) -> None:
         assert len({e.credential_id for e in w.list()}) == 30
 
 
+def test_a_writer_holding_the_lock_makes_writes_wait_then_fail_cleanly(tmp_path: Path) -> None:
+    path = tmp_path / "w"
+    with Wallet.create(path, PASS) as w:
+        add_diploma(w, serial=1)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    try:
+        with Wallet.open(path, PASS, timeout=0.2) as w:  # reading is not blocked (WAL)
+            assert len(w) == 1
+            with pytest.raises(WalletLocked, match="busy"):
+                add_diploma(w, serial=2)
+            assert len(w) == 1
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with Wallet.open(path, PASS) as w:
+        add_diploma(w, serial=2)
+        assert len(w) == 2
+
+
+def test_import_of_a_damaged_backup_adds_nothing(tmp_path: Path) -> None:
+    with Wallet.create(tmp_path / "a", PASS) as a:
+        add_diploma(a, serial=1)
+        add_diploma(a, serial=2)
+        a.export(tmp_path / "backup", PASS)
+    conn = sqlite3.connect(tmp_path / "backup")
+    last = conn.execute("SELECT max(seq) FROM credentials").fetchone()[0]
+    conn.execute("UPDATE credentials SET body = zeroblob(64) WHERE seq = ?", (last,))
+    conn.commit()
+    conn.close()
+    with Wallet.create(tmp_path / "b", PASS) as b:
+        with pytest.raises(WalletCorrupted):
+            b.import_from(tmp_path / "backup", PASS)
+        assert len(b) == 0  # one transaction: the good row went back out too
+
+
 def test_expired_credential_can_be_added_at_an_earlier_now(wallet: Wallet) -> None:
     token = sign_jwt(INSTITUTE, badge(wallet.holder_did, until="2026-01-01T00:00:00Z"))
     stored = wallet.add(token, verify=verify, now=NOW - timedelta(days=90))
