@@ -322,3 +322,30 @@ def test_batch_planning_matches_leaf_by_leaf_appends() -> None:
         plan = _plan(size, reader, hashes[size : size + n], datas[size : size + n])
         assert plan.rows == list(zip(range(size, size + n), datas[size:size + n],
                                      completed[size : size + n]))
+
+
+def test_a_fresh_checkpoint_must_extend_an_old_one(log: TransparencyLog, tmp_path: Path) -> None:
+    from vcwallet.errors import InconsistentLog
+    from vcwallet.ledger import verify_checkpoint_extends
+
+    pub = KEY.public_key()
+    empty = log.sign_checkpoint(KEY)
+    log.append_batch(DATA[:10])
+    old = log.sign_checkpoint(KEY)
+    log.append_batch(DATA[10:25])
+    new = log.sign_checkpoint(KEY)
+    path = log.consistency_proof(10, 25).consistency_path
+    assert verify_checkpoint_extends(old.note, new.note, path, pub).tree_size == 25
+    assert verify_checkpoint_extends(empty.note, new.note, [], pub).tree_size == 25
+    # a forked log: same key, history rewritten from leaf 7 on
+    with SqliteStore(tmp_path / "fork.db", create=True) as store:
+        fork = TransparencyLog.create(store, origin=ORIGIN, public_key=pub)
+        fork.append_batch(DATA[:7] + [b"rewritten"] * 18)
+        forked = fork.sign_checkpoint(KEY)
+        with pytest.raises(InconsistentLog):
+            verify_checkpoint_extends(old.note, forked.note,
+                                      fork.consistency_proof(10, 25).consistency_path, pub)
+        with pytest.raises(InconsistentLog):
+            verify_checkpoint_extends(new.note, forked.note, [], pub)  # two trees of 25
+        with pytest.raises(InconsistentLog):
+            verify_checkpoint_extends(new.note, old.note, [], pub)  # shrank

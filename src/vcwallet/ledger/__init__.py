@@ -20,7 +20,13 @@ from .checkpoint import (
     verify_checkpoint,
 )
 from .hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash, root_from_leaf_hashes
-from .log import AuditReport, SignedCheckpoint, TransparencyLog, verify_proof_against_checkpoint
+from .log import (
+    AuditReport,
+    SignedCheckpoint,
+    TransparencyLog,
+    verify_checkpoint_extends,
+    verify_proof_against_checkpoint,
+)
 from .proof import (
     ConsistencyProof,
     InclusionProof,
@@ -52,6 +58,7 @@ __all__ = [
     "sign_checkpoint",
     "verifier_key",
     "verify_checkpoint",
+    "verify_checkpoint_extends",
     "verify_consistency",
     "verify_inclusion",
     "verify_proof_against_checkpoint",

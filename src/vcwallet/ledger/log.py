@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ..errors import InvalidCheckpoint, LedgerCorrupted, LedgerError, LogProofError
+from ..errors import (
+    InconsistentLog,
+    InvalidCheckpoint,
+    LedgerCorrupted,
+    LedgerError,
+    LogProofError,
+    RootMismatch,
+)
 from .checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from .hashing import (
     EMPTY_ROOT,
@@ -401,3 +408,37 @@ def verify_proof_against_checkpoint(
         )
     proof.verify(cp.root_hash)
     return cp
+
+
+def verify_checkpoint_extends(
+    old_note: str,
+    new_note: str,
+    consistency_path: Sequence[bytes],
+    public_key: Ed25519PublicKey,
+    *,
+    origin: str | None = None,
+) -> Checkpoint:
+    """Check both notes' signatures, then that the newer tree extends the older one.
+
+    What a verifier does with a checkpoint it saw before and a fresh one from the log: a
+    log that forked or rewrote its history cannot produce this proof. Returns the new
+    checkpoint; raises ``InvalidCheckpoint``, ``InconsistentLog`` or another ``LogProofError``.
+    """
+    old = open_checkpoint(old_note, public_key, origin=origin)
+    new = open_checkpoint(new_note, public_key, origin=old.origin)
+    if new.tree_size < old.tree_size:
+        raise InconsistentLog(
+            f"the log shrank from {old.tree_size} to {new.tree_size} leaves"
+        )
+    if old.tree_size == 0:
+        return new  # every tree extends the empty one
+    try:
+        ConsistencyProof(old.tree_size, new.tree_size, tuple(consistency_path)).verify(
+            old.root_hash, new.root_hash
+        )
+    except RootMismatch as exc:
+        raise InconsistentLog(
+            f"checkpoint at {new.tree_size} does not extend the one at {old.tree_size}: {exc}"
+        ) from None
+    return new
+
