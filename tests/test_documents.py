@@ -306,3 +306,138 @@ def test_work_factor_zero_refuses_any_deep_iteration():
     nquads = "<urn:x:a> <https://e.example/p> _:x .\n<urn:x:a> <https://e.example/p> _:y .\n"
     with pytest.raises(CanonicalizationLimitError):
         canonize_nquads(nquads, max_work_factor=0)
+
+
+# -- the fast path is pyld, byte for byte ------------------------------------------------
+_INLINE = {
+    "ex": "https://ex.example/vocab#",
+    "Transcript": "ex:Transcript",
+    "Course": "ex:Course",
+    "title": "ex:title",
+    "titleKo": {"@id": "ex:titleKo", "@language": "ko"},
+    "credits": {"@id": "ex:credits", "@type": "http://www.w3.org/2001/XMLSchema#integer"},
+    "score": {"@id": "ex:score", "@type": "http://www.w3.org/2001/XMLSchema#double"},
+    "passed": "ex:passed",
+    "grade": "ex:grade",
+    "courses": {"@id": "ex:courses", "@container": "@set"},
+    "ranking": {"@id": "ex:ranking", "@container": "@list"},
+    "homepage": {"@id": "ex:homepage", "@type": "@id"},
+    "level": {"@id": "ex:level", "@type": "@vocab"},
+    "Advanced": "ex:Advanced",
+    "Basic": "ex:Basic",
+    "awarded": {"@id": "ex:awarded", "@type": "http://www.w3.org/2001/XMLSchema#dateTime"},
+    "extra": {"@id": "ex:extra", "@type": "@json"},
+    "note": "ex:note",
+}
+_TEXTS = ["컴퓨터공학 학사", "전자공학 석사 (우등)", "한국대학교", "김민준", "이서연",
+          "배터리 상태 평가 — 92%", "Line\nbreak", 'quote " and \\ backslash', "tab\there",
+          "emoji 🎓", "ㄱㄴㄷ", "e\u0301", "", "  spaced  ", "😀 안녕하세요 \u200b"]
+_NUMBERS = [0, 1, -7, 42, 2**53 - 1, 3.5, -0.25, 1e-7, 123456.789, 4.0, 1e21, 2.5e30]
+
+
+_INTS = [0, 1, -7, 42, 2**53 - 1, 1000]
+_FLOATS = [3.5, -0.25, 1e-7, 123456.789, 4.0, 1e21, 2.5e30]
+
+
+def _random_credential(shape, value) -> dict:
+    """``shape`` (a Random) decides the structure and leaf kinds, ``value`` the values."""
+    def text():
+        return value.choice(_TEXTS) + str(value.randint(0, 10**6))
+
+    def number():
+        return value.choice(_INTS if shape.random() < 0.5 else _FLOATS)
+
+    def course():
+        course = {"type": "Course", "title": text(), "credits": value.choice([1, 2, 3, 4]),
+                  "passed": value.choice([True, False])}
+        if shape.random() < 0.5:
+            course["id"] = f"urn:course:{value.randint(0, 99)}"
+        if shape.random() < 0.5:
+            course["score"] = number()
+        if shape.random() < 0.3:
+            course["grade"] = text() if shape.random() < 0.5 else number()
+        if shape.random() < 0.3:
+            course["titleKo"] = text()
+        return course
+
+    subject: dict = {"id": f"did:example:{value.randint(0, 10**9)}", "title": text()}
+    if shape.random() < 0.7:
+        subject["courses"] = [course() for _ in range(shape.randint(1, 3))]
+    if shape.random() < 0.3:
+        subject["ranking"] = [text() for _ in range(shape.randint(0, 3))]
+    if shape.random() < 0.4:
+        subject["homepage"] = value.choice(["https://student.example/~kim", "did:web:school.example",
+                                            "ex:profile", "urn:isbn:0451450523"])
+    if shape.random() < 0.3:
+        subject["level"] = value.choice(["Advanced", "Basic", "https://levels.example/L3"])
+    if shape.random() < 0.2:
+        subject["extra"] = {"b": [1, 2.5, text()], "a": {"한": True}}
+    if shape.random() < 0.3:
+        subject["note"] = [text(), number(), value.choice([True, False])]
+    if shape.random() < 0.2:
+        subject["grade"] = None
+    issuer_kind = shape.randint(0, 2)
+    issuer = ["did:example:issuer",
+              {"id": f"did:example:issuer{value.randint(0, 3)}", "name": text()},
+              {"id": subject["id"], "name": "self-issued"}][issuer_kind]
+    credential = {
+        "@context": [V2, dict(_INLINE)],
+        "id": f"urn:uuid:{value.randint(0, 16**12):012x}",
+        "type": ["VerifiableCredential", "Transcript"],
+        "issuer": issuer,
+        "validFrom": f"20{value.randint(10, 30)}-0{value.randint(1, 9)}-1{value.randint(0, 9)}T00:00:00Z",
+        "name": text(),
+        "credentialSubject": subject,
+    }
+    if shape.random() < 0.3:
+        credential["awarded"] = f"2025-02-2{value.randint(0, 8)}T10:00:00+09:00"
+    if shape.random() < 0.2:
+        credential["description"] = text()
+    return credential
+
+
+@pytest.mark.parametrize("shapes", [5, 40])
+def test_fast_canonicalization_is_byte_identical_to_pyld(shapes):
+    import random
+
+    values = random.Random(20251121 + shapes)
+    fast_loader, reference_loader = DocumentLoader(), DocumentLoader()
+    for _ in range(300):
+        shape = random.Random(values.randrange(shapes))
+        document = _random_credential(shape, values)
+        assert canonize(document, loader=fast_loader) == \
+            canonize(document, loader=reference_loader, fast=False)
+    stats = fast_loader.templates().stats
+    assert stats["template"] > stats["built"]  # shapes really were reused
+
+
+def test_fast_path_serves_the_vectors_and_look_alike_blank_nodes(vectors):
+    loader = DocumentLoader()
+    folder = vectors / "vc-di-eddsa" / "eddsa-rdfc-2022" / "employ"
+    signed = json.loads(_read(folder / "signedDataInt.json"))
+    unsigned = {k: v for k, v in signed.items() if k != "proof"}
+    for _ in range(3):
+        assert canonize(unsigned, loader=loader) == _read(folder / "canonDocDataInt.txt")
+    twins = _credential()
+    twins["@context"] = twins["@context"] + [{"part": "https://vc.example/vocab#part",
+                                              "label": "https://vc.example/vocab#label"}]
+    for value in ("x", "y"):
+        twins["credentialSubject"]["part"] = [{"label": value}, {"label": value}]
+        assert canonize(twins, loader=loader) == canonize(twins, loader=loader, fast=False)
+
+
+def test_fast_path_rechecks_values_that_could_change_meaning():
+    loader = DocumentLoader()
+    document = _credential()
+    assert canonize(document, loader=loader) == canonize(document, fast=False)
+    for subject_id in ("student-42", "_:b7", "https://student.example/42"):
+        document["credentialSubject"]["id"] = subject_id
+        if ":" not in subject_id:
+            with pytest.raises(MalformedDocumentError):
+                canonize(document, loader=loader)
+        else:
+            assert canonize(document, loader=loader) == canonize(document, fast=False)
+    document["credentialSubject"]["degree"] = "degre"
+    document["credentialSubject"]["degre"] = "typo"
+    with pytest.raises(UndefinedTermError):
+        canonize(document, loader=loader)

@@ -377,3 +377,17 @@ def test_errors_are_all_vcwallet_errors_for_garbage():
     for garbage in ({}, {"proof": {}}, {"@context": 5, "proof": {"type": "DataIntegrityProof"}}):
         with pytest.raises(VcwalletError):
             proofs.verify_proof(garbage, resolver=_resolver())
+
+
+def test_base58_matches_multiformats():
+    import os
+
+    from multiformats import multibase
+
+    from vcwallet.suites._base import b58decode, b58encode
+
+    for size in (0, 1, 32, 33, 64):
+        for zeros in (0, 1, 3):
+            data = b"\0" * zeros + os.urandom(size)
+            assert "z" + b58encode(data) == multibase.encode(data, "base58btc")
+            assert b58decode(b58encode(data)) == data

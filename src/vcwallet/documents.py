@@ -39,7 +39,7 @@ from pyld import jsonld
 from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
 
-from . import _json
+from . import _canon_cache, _json
 from .errors import (
     CanonicalizationLimitError,
     MalformedDocumentError,
@@ -63,8 +63,9 @@ class DocumentLoader:
 
     ``extra`` maps URL -> parsed context document (e.g. a verifier's own contexts); it
     overrides a bundled document of the same URL. Bundled files are parsed lazily, once per
-    loader. The loader also owns pyld's resolved-context cache for its documents, so two
-    loaders never share processed contexts.
+    loader. The loader also owns pyld's resolved-context cache and the shape templates of
+    :func:`canonize` for its documents, so two loaders never share processed contexts.
+    ``use_templates=False`` makes every canonicalization run through pyld (for comparison).
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class DocumentLoader:
         extra: Mapping[str, Mapping[str, Any]] | None = None,
         *,
         allow_undefined_terms: bool = False,
+        use_templates: bool = True,
     ) -> None:
         self._extra: dict[str, Any] = {}
         for url, document in (extra or {}).items():
@@ -80,9 +82,11 @@ class DocumentLoader:
             _json.check_value(dict(document), where=url)
             self._extra[url] = copy.deepcopy(dict(document))
         self.allow_undefined_terms = allow_undefined_terms
+        self.use_templates = use_templates
         self._index: dict[str, str] | None = None
         self._parsed: dict[str, Any] = {}
         self._resolved_contexts: LRUCache[str, Any] = LRUCache(maxsize=_RESOLVED_CONTEXT_CACHE_SIZE)
+        self._template_cache: _canon_cache.TemplateCache | None = None
 
     def __repr__(self) -> str:
         return f"DocumentLoader(extra={sorted(self._extra)!r})"
@@ -132,6 +136,9 @@ class DocumentLoader:
             )
         if url in self._extra:
             return self._extra[url]
+        return self._load_bundled(url)
+
+    def _load_bundled(self, url: str) -> Any:
         cached = self._parsed.get(url)
         if cached is not None:
             return cached
@@ -143,11 +150,41 @@ class DocumentLoader:
         self._parsed[url] = parsed
         return parsed
 
+    def templates(self) -> _canon_cache.TemplateCache:
+        """This loader's shape templates for fast canonicalization (built on first use)."""
+        if self._template_cache is None:
+            steering: set[str] = set()
+            terms: set[str] = set()
+            for url in sorted(self.urls):
+                document = self._extra.get(url)
+                if document is None:
+                    document = self._load_bundled(url)
+                _collect_terms(document, steering, terms, inside=False)
+            self._template_cache = _canon_cache.TemplateCache(frozenset(steering), frozenset(terms))
+        return self._template_cache
+
     def _bundled_index(self) -> dict[str, str]:
         if self._index is None:
             text = (resources.files("vcwallet") / "contexts" / "index.json").read_text("utf-8")
             self._index = json.loads(text)
         return self._index
+
+
+def _collect_terms(value: Any, steering: set[str], terms: set[str], *, inside: bool) -> None:
+    """Gather every term name, and the names aliasing a keyword other than ``@id``."""
+    if isinstance(value, list):
+        for item in value:
+            _collect_terms(item, steering, terms, inside=inside)
+        return
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        if inside and not key.startswith("@"):
+            terms.add(key)
+            target = item.get("@id") if isinstance(item, dict) else item
+            if isinstance(target, str) and target.startswith("@") and target != "@id":
+                steering.add(key)
+        _collect_terms(item, steering, terms, inside=inside or key == "@context")
 
 
 @functools.cache
@@ -254,6 +291,9 @@ def _run_pyld(call: Callable[[], Any]) -> Any:
     except VcwalletError:
         raise
     except jsonld.JsonLdError as exc:
+        control = _canon_cache._control_in_chain(exc)
+        if control is not None:
+            raise control from None
         own = _own_cause(exc)
         if own is not None:
             raise own from None
@@ -267,9 +307,11 @@ def _run_pyld(call: Callable[[], Any]) -> Any:
 
 def _own_cause(exc: BaseException) -> VcwalletError | None:
     seen: BaseException | None = exc
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
         if isinstance(seen, VcwalletError):
             return seen
+        visited.add(id(seen))
         seen = seen.__cause__ or seen.__context__
     return None
 
@@ -295,6 +337,8 @@ def canonize(
     max_work_factor: int = DEFAULT_MAX_WORK_FACTOR,
     max_permutations: int = DEFAULT_MAX_PERMUTATIONS,
     hash_name: str = "sha256",
+    fast: bool = True,
+    check_json: bool = True,
 ) -> str:
     """Return the RDFC-1.0 canonical N-Quads of ``document`` (strictly expanded first).
 
@@ -304,15 +348,58 @@ def canonize(
     ``max_permutations`` permutations are tried in total. Beyond that:
     :class:`CanonicalizationLimitError`. ``hash_name`` is RDFC-1.0's hash parameter
     (SHA-256 by default; ``ecdsa-rdfc-2019`` with P-384 uses SHA-384).
+
+    With ``fast`` (the default) a document whose shape this loader has seen before is
+    canonicalised from that shape's template (see ``vcwallet._canon_cache``); the output
+    is the same, byte for byte, as with ``fast=False`` (pyld all the way).
+    ``check_json=False`` skips the strict-JSON check for a caller that just made it.
     """
     loader = loader or default_loader()
-    expanded = expand(document, loader=loader)
+    if not isinstance(document, dict):
+        raise MalformedDocumentError("a JSON-LD document must be a JSON object")
+    if check_json:
+        _json.check_value(document)
+    bounds = {"max_work_factor": max_work_factor, "max_permutations": max_permutations,
+              "hash_name": hash_name}
+    if fast and loader.use_templates:
+        templates = loader.templates()
+        result = templates.canonize(
+            document,
+            build=functools.partial(_build_template, cache=templates, loader=loader),
+            reference=lambda: _canonize_with_pyld(document, loader, **bounds),
+            hash_name=hash_name,
+        )
+        if result is not None:
+            return result
+    return _canonize_with_pyld(document, loader, **bounds)
+
+
+def _canonize_with_pyld(document: dict[str, Any], loader: DocumentLoader, **bounds: Any) -> str:
+    expanded = expand(document, loader=loader)  # checks strict JSON again: pyld is the slow path
     dataset = _run_pyld(lambda: _processor().to_rdf(expanded, loader.pyld_options()))
-    return canonize_dataset(
-        dataset,
-        max_work_factor=max_work_factor,
-        max_permutations=max_permutations,
-        hash_name=hash_name,
+    return canonize_dataset(dataset, **bounds)
+
+
+def _build_template(
+    document: dict[str, Any],
+    leaves: list[Any],
+    structural: frozenset[int],
+    *,
+    cache: _canon_cache.TemplateCache,
+    loader: DocumentLoader,
+) -> _canon_cache.Template:
+    def strict_expand(processor: jsonld.JsonLdProcessor, probe: dict[str, Any]) -> Any:
+        _refuse_inline_vocab(probe)
+        expanded = _run_pyld(lambda: processor.expand(probe, loader.pyld_options()))
+        _check_expanded(expanded)
+        return expanded
+
+    def to_rdf(expanded: Any) -> Any:
+        return _run_pyld(lambda: jsonld.JsonLdProcessor().to_rdf(expanded, loader.pyld_options()))
+
+    return _canon_cache.build_template(
+        document, leaves, structural, cache=cache, expand=strict_expand, to_rdf=to_rdf,
+        on_property_dropped=_property_dropped,
     )
 
 

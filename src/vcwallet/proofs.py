@@ -102,6 +102,7 @@ def add_proof(
         proof["challenge"] = challenge
     if domain is not None:
         proof["domain"] = domain
+    _json.check_value(proof, where="proof")
     data = _hash_data(suite, unsecured, proof, loader)
     proof["proofValue"] = suite.sign(signer, data)
     unsecured["proof"] = proof
@@ -187,8 +188,9 @@ def _hash_data(
     with_context = dict(options)
     if "@context" in unsecured:
         with_context["@context"] = unsecured["@context"]
-    canonical_options = suite.transform(with_context, loader=loader)
-    canonical_document = suite.transform(unsecured, loader=loader)
+    # the callers checked the whole document (proof included) as strict JSON already
+    canonical_options = suite.transform(with_context, loader=loader, check_json=False)
+    canonical_document = suite.transform(unsecured, loader=loader, check_json=False)
     return suite.hash_data(canonical_options, canonical_document)
 
 

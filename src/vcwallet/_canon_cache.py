@@ -1,0 +1,508 @@
+"""Fast RDFC-1.0 for documents of a shape seen before (private helper of ``documents``).
+
+Low level. Credentials an issuer signs differ in their values, not in their shape, and
+JSON-LD expansion (~80 % of pyld's time) depends almost only on the shape. So:
+
+* A document's *shape* is its JSON structure with every key, the JSON kind of every leaf,
+  and the values of the leaves that steer JSON-LD processing (``@context``, types and other
+  keyword-valued members).
+* The first document of a shape is expanded by pyld once, through a tracing processor that
+  hands pyld every real value but records, for each leaf, what it became: a literal (with
+  its datatype / language from the context), or an IRI (a node ``id`` or an ``@id``-typed
+  value that expands to itself). Leaves that expand in any other way (``@vocab``-typed
+  values, compact IRIs) become part of the shape and the probe is repeated. The resulting
+  quads, with numbered slots where the leaves go, are the shape's *template*.
+* Every template is checked once against pyld on the document that created it; a mismatch
+  marks the shape as pyld-only for good.
+* Later documents of the shape fill the slots, and RDFC-1.0 runs directly on the quads when
+  first-degree hashing names every blank node (the common case, no blank-node ambiguity).
+  Anything else (an IRI that could expand differently, look-alike blank nodes) returns
+  ``None`` and the caller uses pyld.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cachetools import LRUCache
+from pyld import jsonld
+from pyld.identifier_issuer import IdentifierIssuer
+from pyld.nquads import escape
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
+_MAX_SHAPES = 256
+_MAX_VARIANTS_PER_SHAPE = 64
+_PYLD_ONLY = object()
+
+
+def _kind(value: Any) -> str:
+    """The JSON kind of a leaf (bool before int: True is an int in Python)."""
+    if value is None:
+        return "n"
+    if isinstance(value, bool):
+        return "b"
+    if isinstance(value, str):
+        return "s"
+    if isinstance(value, int):
+        return "i"
+    return "f"
+
+
+class TemplateControl(Exception):
+    """Raised through pyld by the tracer; never escapes this module's callers."""
+
+
+class NotTemplatable(TemplateControl):
+    """The document's shape cannot be templated; use pyld for it."""
+
+
+class _MakeStructural(TemplateControl):
+    """Leaf ``index`` steers expansion: make its value part of the shape and probe again."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
+# ---------------------------------------------------------------------------------------
+# shapes
+# ---------------------------------------------------------------------------------------
+def describe(document: Any, steering_keys: frozenset[str]) -> tuple[Any, list[Any]]:
+    """Return ``(shape, leaves)``: the hashable shape and the leaf values in shape order."""
+    leaves: list[Any] = []
+    shape = _describe(document, steering_keys, leaves)
+    return shape, leaves
+
+
+def _describe(value: Any, steering: frozenset[str], leaves: list[Any]) -> Any:
+    if isinstance(value, dict):
+        members = []
+        for key in sorted(value):
+            item = value[key]
+            if key in steering or key.startswith("@"):
+                members.append((key, "=" + json.dumps(item, sort_keys=True, ensure_ascii=False)))
+            else:
+                members.append((key, _describe(item, steering, leaves)))
+        return tuple(members)
+    if isinstance(value, list):
+        return ("[", *(_describe(item, steering, leaves) for item in value))
+    leaves.append(value)
+    return _kind(value)
+
+
+def _substitute(value: Any, steering: frozenset[str], keep: frozenset[int],
+                sentinel: Callable[[int], str], counter: list[int]) -> Any:
+    """A copy of ``value`` with every leaf not in ``keep`` replaced by its sentinel."""
+    if isinstance(value, dict):
+        result = {}
+        for key in sorted(value):
+            item = value[key]
+            if key in steering or key.startswith("@"):
+                result[key] = item
+            else:
+                result[key] = _substitute(item, steering, keep, sentinel, counter)
+        return result
+    if isinstance(value, list):
+        return [_substitute(item, steering, keep, sentinel, counter) for item in value]
+    index = counter[0]
+    counter[0] += 1
+    if index in keep or value is None:
+        return value
+    return sentinel(index)
+
+
+# ---------------------------------------------------------------------------------------
+# the tracing processor
+# ---------------------------------------------------------------------------------------
+class _Tracer(jsonld.JsonLdProcessor):  # type: ignore[misc]
+    """pyld's expansion, seeing real values, while noting what each leaf turned into."""
+
+    def __init__(self, leaves: list[Any], token: str, iri_ok: Callable[[Any], bool],
+                 on_property_dropped: Callable[[str | None], None]) -> None:
+        super().__init__(on_property_dropped=on_property_dropped)
+        self.leaves = leaves
+        self.token = token
+        self.iri_ok = iri_ok
+        self.literal_slots: dict[int, dict[str, Any]] = {}
+        self.iri_slots: set[int] = set()
+
+    def literal_sentinel(self, index: int) -> str:
+        return f"vcwslot{self.token}n{index}"
+
+    def iri_sentinel(self, index: int) -> str:
+        return f"urn:vcwslot{self.token}:{index}"
+
+    def _index(self, value: Any) -> int | None:
+        prefix = f"vcwslot{self.token}n"
+        if isinstance(value, str) and value.startswith(prefix):
+            return int(value[len(prefix):])
+        return None
+
+    def _expand_value(self, active_ctx: Any, active_property: Any, value: Any, options: Any) -> Any:
+        index = self._index(value)
+        if index is None:
+            return super()._expand_value(active_ctx, active_property, value, options)
+        original = self.leaves[index]
+        result = super()._expand_value(active_ctx, active_property, original, options)
+        if isinstance(result, dict) and "@value" in result and result["@value"] == original \
+                and type(result["@value"]) is type(original):
+            meta = {k: v for k, v in result.items() if k != "@value"}
+            if meta.get("@type") in ("@json", _XSD_DOUBLE) and isinstance(original, str):
+                raise _MakeStructural(index)
+            self.literal_slots[index] = meta
+            return dict(meta, **{"@value": self.literal_sentinel(index)})
+        if isinstance(result, dict) and set(result) == {"@id"} and result["@id"] == original \
+                and self.iri_ok(original) \
+                and jsonld.JsonLdProcessor.get_context_value(
+                    active_ctx, active_property, "@type") == "@id":
+            self.iri_slots.add(index)
+            return {"@id": self.iri_sentinel(index)}
+        raise _MakeStructural(index)
+
+    def _expand_iri(self, active_ctx: Any, value: Any, base: Any = None, vocab: bool = False,
+                    local_ctx: Any = None, defined: Any = None) -> Any:
+        index = self._index(value)
+        if index is None:
+            return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
+        original = self.leaves[index]
+        if vocab or local_ctx is not None or not self.iri_ok(original):
+            raise _MakeStructural(index)
+        if super()._expand_iri(active_ctx, original, base, vocab, local_ctx, defined) != original:
+            raise _MakeStructural(index)
+        self.iri_slots.add(index)
+        return self.iri_sentinel(index)
+
+
+# ---------------------------------------------------------------------------------------
+# templates
+# ---------------------------------------------------------------------------------------
+# A quad component: ("i", "<iri>") fixed IRI, ("b", k) blank node, ("s", index) IRI slot,
+# ("l", index) literal slot, ("t", '"text"^^<dt>') fixed literal.
+_Component = tuple[str, Any]
+
+
+@dataclass
+class Template:
+    quads: list[tuple[_Component, str, _Component, _Component | None]]
+    blank_nodes: int
+    # per literal slot: the text after the quoted value ("", "@ko", "^^<dt>"), or the
+    # expanded value object's members when pyld's literal rules must run per value
+    literal_suffix: dict[int, str]
+    literal_meta: dict[int, dict[str, Any]]
+    iri_slots: frozenset[int]
+    prefix_terms: frozenset[str]
+
+
+@dataclass
+class ShapeEntry:
+    structural: frozenset[int] = frozenset()
+    variants: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+
+class TemplateCache:
+    """Per-loader templates, keyed by shape. Bounded; never shared between loaders."""
+
+    def __init__(self, steering_keys: frozenset[str], prefix_terms: frozenset[str]) -> None:
+        self.steering_keys = steering_keys
+        self.prefix_terms = prefix_terms
+        self._shapes: LRUCache[Any, ShapeEntry] = LRUCache(maxsize=_MAX_SHAPES)
+        self._literal = jsonld.JsonLdProcessor()
+        # how documents were served: from a template, by building one, or by pyld
+        self.stats = {"template": 0, "built": 0, "pyld": 0}
+
+    def iri_ok(self, value: Any, prefix_terms: frozenset[str] | None = None) -> bool:
+        """An IRI that pyld's expansion returns unchanged, whatever the active context."""
+        terms = self.prefix_terms if prefix_terms is None else prefix_terms
+        if not isinstance(value, str) or value.startswith("_:") or value in terms:
+            return False
+        if not jsonld._is_absolute_iri(value):
+            return False
+        prefix, suffix = value.split(":", 1)
+        return suffix.startswith("//") or prefix not in terms
+
+    def canonize(
+        self,
+        document: dict[str, Any],
+        *,
+        build: Callable[[dict[str, Any], list[Any], frozenset[int]], Template],
+        reference: Callable[[], str],
+        hash_name: str,
+    ) -> str | None:
+        """Canonical N-Quads from the shape's template, or None when pyld must do it."""
+        shape, leaves = describe(document, self.steering_keys)
+        entry = self._shapes.get(shape)
+        if entry is None:
+            entry = self._shapes[shape] = ShapeEntry()
+        key = tuple(leaves[i] for i in sorted(entry.structural))
+        template = entry.variants.get(key)
+        if template is _PYLD_ONLY:
+            self.stats["pyld"] += 1
+            return None
+        if template is not None:
+            result = self.fill(template, leaves, hash_name)
+            self.stats["template" if result is not None else "pyld"] += 1
+            return result
+        self.stats["built"] += 1
+        return self._first_of_variant(entry, document, leaves, build, reference, hash_name)
+
+    def _first_of_variant(self, entry: ShapeEntry, document: dict[str, Any], leaves: list[Any],
+                          build: Callable[..., Template], reference: Callable[[], str],
+                          hash_name: str) -> str | None:
+        template: Template | None = None
+        for _ in range(len(leaves) + 1):
+            try:
+                template = build(document, leaves, entry.structural)
+                break
+            except NotTemplatable:
+                break
+            except _MakeStructural as grow:
+                # this leaf steers expansion: key the shape's variants by its value too
+                entry.structural = entry.structural | {grow.index}
+                entry.variants.clear()
+        key = tuple(leaves[i] for i in sorted(entry.structural))
+        if len(entry.variants) >= _MAX_VARIANTS_PER_SHAPE:
+            entry.variants.clear()
+        expected = reference()
+        if template is None or self.fill(template, leaves, hash_name) not in (None, expected):
+            entry.variants[key] = _PYLD_ONLY
+        else:
+            entry.variants[key] = template
+        return expected
+
+    # -- filling ----------------------------------------------------------------------
+    def fill(self, template: Template, leaves: list[Any], hash_name: str) -> str | None:
+        iri_ok, terms = self.iri_ok, template.prefix_terms
+        for index in template.iri_slots:
+            if not iri_ok(leaves[index], terms):
+                return None
+        literals = {}
+        for index, suffix in template.literal_suffix.items():
+            value = leaves[index]
+            if type(value) is not str:
+                return None
+            literals[index] = '"' + escape(value) + '"' + suffix
+        for index, meta in template.literal_meta.items():
+            literals[index] = self._literal_text(leaves[index], meta)
+        rows: dict[tuple[Any, ...], None] = {}
+        for subject, predicate, obj, graph in template.quads:
+            rows[(_term(subject, leaves, literals), predicate, _term(obj, leaves, literals),
+                  None if graph is None else _term(graph, leaves, literals))] = None
+        labels = _label_blank_nodes(list(rows), template.blank_nodes, hash_name)
+        if labels is None:
+            return None
+        lines = [_line(row, labels) for row in rows]
+        lines.sort()
+        return "".join(lines)
+
+    def _literal_text(self, value: Any, meta: dict[str, Any]) -> str:
+        """pyld's own literal rules (numbers, booleans, doubles): exact by construction."""
+        item = dict(meta, **{"@value": value})
+        obj = self._literal._object_to_rdf(item, IdentifierIssuer("_:t"), [],
+                                           {"processingMode": "json-ld-1.1"})
+        text = '"' + escape(obj["value"]) + '"'
+        datatype = obj["datatype"]
+        if datatype == _RDF_LANGSTRING:
+            return text + ("@" + obj["language"] if obj.get("language") else "")
+        if datatype != _XSD_STRING:
+            return text + "^^<" + datatype + ">"
+        return text
+
+
+def _term(component: _Component, leaves: list[Any], literals: dict[int, str]) -> Any:
+    kind, value = component
+    if kind == "i" or kind == "t":
+        return value
+    if kind == "b":
+        return value  # an int: labelled later
+    if kind == "s":
+        return "<" + leaves[value] + ">"
+    return literals[value]
+
+
+def _line(row: tuple[Any, ...], labels: list[str]) -> str:
+    subject, predicate, obj, graph = row
+    s = labels[subject] if type(subject) is int else subject
+    o = labels[obj] if type(obj) is int else obj
+    if graph is None:
+        return f"{s} {predicate} {o} .\n"
+    g = labels[graph] if type(graph) is int else graph
+    return f"{s} {predicate} {o} {g} .\n"
+
+
+def _label_blank_nodes(rows: list[tuple[Any, ...]], count: int, hash_name: str) -> list[str] | None:
+    """RDFC-1.0 labels when first-degree hashes tell every blank node apart, else None."""
+    if count == 0:
+        return []
+    if count == 1:
+        return ["_:c14n0"]
+    hashes = []
+    for node in range(count):
+        mentions = []
+        for row in rows:
+            if node in (row[0], row[2], row[3]) and any(type(part) is int for part in row):
+                mentions.append(_line(row, _first_degree_labels(node, count)))
+        mentions.sort()
+        digest = hashlib.new(hash_name)
+        for line in mentions:
+            digest.update(line.encode("utf-8"))
+        hashes.append(digest.hexdigest())
+    if len(set(hashes)) != count:
+        return None
+    labels = [""] * count
+    for rank, node in enumerate(sorted(range(count), key=hashes.__getitem__)):
+        labels[node] = f"_:c14n{rank}"
+    return labels
+
+
+def _first_degree_labels(node: int, count: int) -> list[str]:
+    return ["_:a" if other == node else "_:z" for other in range(count)]
+
+
+# ---------------------------------------------------------------------------------------
+# building a template
+# ---------------------------------------------------------------------------------------
+def build_template(
+    document: dict[str, Any],
+    leaves: list[Any],
+    structural: frozenset[int],
+    *,
+    cache: TemplateCache,
+    expand: Callable[[jsonld.JsonLdProcessor, dict[str, Any]], Any],
+    to_rdf: Callable[[Any], dict[str, list[Any]]],
+    on_property_dropped: Callable[[str | None], None],
+) -> Template:
+    """Probe pyld once with sentinels in the non-structural leaves; return the template.
+
+    ``expand(processor, probe)`` runs the strict expansion (it raises the document's own
+    errors); ``to_rdf(expanded)`` turns the expanded probe into a pyld dataset.
+    """
+    token = secrets.token_hex(8)
+    prefix_terms = cache.prefix_terms | _inline_terms(document)
+
+    def iri_ok(value: Any) -> bool:
+        return cache.iri_ok(value, prefix_terms)
+
+    tracer = _Tracer(leaves, token, iri_ok, on_property_dropped)
+    probe = _substitute(document, cache.steering_keys, structural, tracer.literal_sentinel, [0])
+    try:
+        expanded = expand(tracer, probe)
+    except Exception as exc:
+        control = _control_in_chain(exc)
+        if control is not None:
+            raise control from None
+        raise
+    substituted = {i for i, leaf in enumerate(leaves) if i not in structural and leaf is not None}
+    if substituted != set(tracer.literal_slots) | tracer.iri_slots:
+        raise NotTemplatable("a leaf was consumed outside value expansion")
+    dataset = to_rdf(expanded)
+    return _template_from_dataset(dataset, tracer, token, prefix_terms)
+
+
+def _control_in_chain(exc: BaseException) -> TemplateControl | None:
+    seen: BaseException | None = exc
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
+        if isinstance(seen, TemplateControl):
+            return seen
+        visited.add(id(seen))
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _inline_terms(value: Any) -> frozenset[str]:
+    """Every member name inside the document's own inline contexts."""
+    names: set[str] = set()
+
+    def collect(item: Any, inside: bool) -> None:
+        if isinstance(item, dict):
+            for key, member in item.items():
+                if inside:
+                    names.add(key)
+                collect(member, inside or key == "@context")
+        elif isinstance(item, list):
+            for member in item:
+                collect(member, inside)
+
+    collect(value, False)
+    return frozenset(names)
+
+
+def _template_from_dataset(dataset: dict[str, list[Any]], tracer: _Tracer, token: str,
+                           prefix_terms: frozenset[str]) -> Template:
+    blank: dict[str, int] = {}
+    quads = []
+    for graph_name, triples in dataset.items():
+        graph = None if graph_name == "@default" else _component(
+            {"type": "blank node" if graph_name.startswith("_:") else "IRI", "value": graph_name},
+            blank, tracer, token)
+        for triple in triples:
+            predicate = triple["predicate"]
+            if predicate["type"] != "IRI" or token in predicate["value"]:
+                raise NotTemplatable("unexpected predicate")
+            quads.append((
+                _component(triple["subject"], blank, tracer, token),
+                "<" + predicate["value"] + ">",
+                _component(triple["object"], blank, tracer, token),
+                graph,
+            ))
+    suffixes: dict[int, str] = {}
+    metas: dict[int, dict[str, Any]] = {}
+    for index, meta in tracer.literal_slots.items():
+        suffix = _string_suffix(tracer.leaves[index], meta)
+        if suffix is None:
+            metas[index] = meta
+        else:
+            suffixes[index] = suffix
+    return Template(quads, len(blank), suffixes, metas, frozenset(tracer.iri_slots), prefix_terms)
+
+
+def _string_suffix(value: Any, meta: dict[str, Any]) -> str | None:
+    """What follows a string literal's quoted text, when pyld's rule is a plain copy."""
+    if type(value) is not str or "@direction" in meta:
+        return None
+    datatype = meta.get("@type")
+    if datatype is None:
+        language = meta.get("@language")
+        return "@" + language if language else ""
+    if datatype in ("@json", _XSD_DOUBLE):
+        return None
+    return "" if datatype == _XSD_STRING else "^^<" + datatype + ">"
+
+
+def _component(term: dict[str, Any], blank: dict[str, int], tracer: _Tracer, token: str) -> _Component:
+    kind, value = term["type"], term["value"]
+    if kind == "blank node":
+        return ("b", blank.setdefault(value, len(blank)))
+    if kind == "IRI":
+        prefix = f"urn:vcwslot{token}:"
+        if value.startswith(prefix):
+            return ("s", int(value[len(prefix):]))
+        if token in value:
+            raise NotTemplatable("a slot was folded into an IRI")
+        return ("i", "<" + value + ">")
+    number = _slot_number(value, token)
+    if number in tracer.literal_slots and value == tracer.literal_sentinel(number):
+        return ("l", number)
+    if token in value or token in term.get("datatype", ""):
+        raise NotTemplatable("a slot was folded into a literal")
+    text = '"' + escape(value) + '"'
+    datatype = term["datatype"]
+    if datatype == _RDF_LANGSTRING:
+        text += "@" + term["language"] if term.get("language") else ""
+    elif datatype != _XSD_STRING:
+        text += "^^<" + datatype + ">"
+    return ("t", text)
+
+
+def _slot_number(value: str, token: str) -> int:
+    prefix = f"vcwslot{token}n"
+    if value.startswith(prefix) and value[len(prefix):].isdigit():
+        return int(value[len(prefix):])
+    return -1
