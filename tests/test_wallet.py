@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import wallet_support
+from vcwallet.anchor import Receipt, anchor_credentials, verify_receipt
 from vcwallet.errors import (
     CredentialRefused,
     MalformedDocumentError,
@@ -23,6 +24,8 @@ from vcwallet.errors import (
     WrongPassphrase,
 )
 from vcwallet.keys import KeyPair, KeyType
+from vcwallet.ledger import TransparencyLog
+from vcwallet.ledger.store_sqlite import SqliteStore
 from vcwallet.wallet import CredentialEntry, KdfParams, StoredCredential, Wallet
 from wallet_support import sign_cose, sign_jwt
 
@@ -30,6 +33,7 @@ PASS = "correct horse 배터리 staple"
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 UNIVERSITY = KeyPair.from_ed25519_seed(bytes(range(32)))
 INSTITUTE = KeyPair.generate(KeyType.P256)
+LOG_KEY = KeyPair.from_ed25519_seed(b"\x05" * 32).private_key
 verify = wallet_support.verify
 
 
@@ -68,9 +72,19 @@ def wallet(tmp_path: Path):
 
 
 def add_diploma(w: Wallet, **kwargs: Any) -> StoredCredential:
-    return w.add(sign_jwt(UNIVERSITY, diploma(w.holder_did, **kwargs)),
-                 receipt={"index": kwargs.get("serial", 1), "root": "ab" * 32},
-                 verify=verify, now=NOW)
+    return w.add(sign_jwt(UNIVERSITY, diploma(w.holder_did, **kwargs)), verify=verify, now=NOW)
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> TransparencyLog:
+    store = SqliteStore(tmp_path / "ledger.db", create=True)
+    return TransparencyLog.create(store, origin="ledger.test/wallet",
+                                  public_key=LOG_KEY.public_key())  # type: ignore[union-attr]
+
+
+def receipt_for(ledger: TransparencyLog, secured: str | bytes) -> dict[str, Any]:
+    (receipt,) = anchor_credentials(ledger, [secured], signing_key=LOG_KEY)  # type: ignore[arg-type]
+    return receipt.to_json()
 
 
 # -- creating and opening ------------------------------------------------------------------
@@ -175,13 +189,15 @@ def test_change_passphrase(tmp_path: Path) -> None:
 
 
 # -- storing, refusing, reading ----------------------------------------------------------
-def test_add_and_get_round_trip_with_korean_text(wallet: Wallet) -> None:
+def test_add_and_get_round_trip_with_korean_text(wallet: Wallet,
+                                                 ledger: TransparencyLog) -> None:
     token = sign_jwt(UNIVERSITY, diploma(wallet.holder_did))
-    stored = wallet.add(token, receipt={"index": 7, "checkpoint": "log 김"}, verify=verify,
-                        now=NOW)
+    receipt = receipt_for(ledger, token)
+    stored = wallet.add(token, receipt=receipt, verify=verify, now=NOW)
     got = wallet.get(stored.key)
     assert got.raw == token and got.format == "jwt"
-    assert got.receipt == {"index": 7, "checkpoint": "log 김"}
+    assert got.receipt == receipt
+    verify_receipt(got.raw, Receipt.from_json(got.receipt), LOG_KEY.public_key())  # type: ignore[union-attr]
     assert got.credential["credentialSubject"]["name"] == "김민준"
     assert got.issuer == UNIVERSITY.did_key and got.subject_id == wallet.holder_did
     assert got.types == ("VerifiableCredential", "UniversityDegreeCredential")
@@ -201,6 +217,20 @@ def test_get_returns_a_private_copy(wallet: Wallet) -> None:
     assert wallet.search(name="김민준")[0].key == stored.key
 
 
+def test_a_receipt_for_another_credential_is_refused(wallet: Wallet,
+                                                    ledger: TransparencyLog) -> None:
+    mine = sign_jwt(UNIVERSITY, diploma(wallet.holder_did, serial=1))
+    other = sign_jwt(UNIVERSITY, diploma(wallet.holder_did, serial=2))
+    with pytest.raises(CredentialRefused, match="different credential"):
+        wallet.add(mine, receipt=receipt_for(ledger, other), verify=verify, now=NOW)
+    assert len(wallet) == 0
+    cose_badge = sign_cose(INSTITUTE, badge(wallet.holder_did))
+    stored = wallet.add(cose_badge, receipt=receipt_for(ledger, cose_badge), verify=verify,
+                        now=NOW)
+    verify_receipt(stored.raw, Receipt.from_json(stored.receipt),
+                   LOG_KEY.public_key())  # type: ignore[union-attr]
+
+
 def test_cose_bytes_are_stored_as_bytes(wallet: Wallet) -> None:
     data = sign_cose(INSTITUTE, badge(wallet.holder_did))
     stored = wallet.add(data, verify=verify, now=NOW)
@@ -212,8 +242,7 @@ def test_adding_twice_keeps_one(wallet: Wallet) -> None:
     first = add_diploma(wallet)
     assert add_diploma(wallet).key == first.key
     tokens = [sign_jwt(UNIVERSITY, diploma(wallet.holder_did, serial=n)) for n in range(1, 4)]
-    assert wallet.add_many([(t, {"n": i}) for i, t in enumerate(tokens)] + tokens,
-                           verify=verify, now=NOW) == 2
+    assert wallet.add_many([(t, None) for t in tokens] + tokens, verify=verify, now=NOW) == 2
     assert len(wallet) == 3
 
 
@@ -244,6 +273,8 @@ def test_forged_issuer_expired_and_garbage_are_refused(wallet: Wallet) -> None:
     assert len(wallet) == 0
     with pytest.raises(MalformedDocumentError):
         wallet.add(good, receipt={"bad": float("nan")}, verify=verify, now=NOW)
+    with pytest.raises(MalformedDocumentError, match="receipt"):
+        wallet.add(good, receipt={"index": 7}, verify=verify, now=NOW)
     with pytest.raises(TypeError):
         wallet.add(12345, verify=verify)  # type: ignore[arg-type]
 
@@ -426,11 +457,12 @@ def test_tampered_holder_key_or_header(tmp_path: Path) -> None:
 
 
 # -- backups ---------------------------------------------------------------------------------
-def test_export_and_import_round_trip(tmp_path: Path) -> None:
+def test_export_and_import_round_trip(tmp_path: Path, ledger: TransparencyLog) -> None:
     with Wallet.create(tmp_path / "phone", PASS) as phone:
         one = add_diploma(phone, serial=1)
-        two = phone.add(sign_cose(INSTITUTE, badge(phone.holder_did)), receipt={"i": 2},
-                        verify=verify, now=NOW)
+        cose_badge = sign_cose(INSTITUTE, badge(phone.holder_did))
+        receipt = receipt_for(ledger, cose_badge)
+        two = phone.add(cose_badge, receipt=receipt, verify=verify, now=NOW)
         phone.export(tmp_path / "backup", "백업 암호")
         holder = phone.holder_did
         with pytest.raises(WalletError, match="exists"):
@@ -444,7 +476,7 @@ def test_export_and_import_round_trip(tmp_path: Path) -> None:
                                                              two.credential_id}
         badge_again = restored.search(type="SoftwareTrainingBadge")[0]
         got = restored.get(badge_again.key)
-        assert got.raw == two.raw and got.receipt == {"i": 2}
+        assert got.raw == two.raw and got.receipt == receipt
         assert restored.get(one.credential_id or "").raw == one.raw
     with Wallet.create(tmp_path / "other", "x y z") as other:
         mine = add_diploma(other, serial=9)

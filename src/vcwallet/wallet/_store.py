@@ -526,6 +526,8 @@ class Wallet:
             _json.check_value(receipt, where="receipt")
         outcome = _verified(credential, verify, now)
         raw = _raw_form(credential, outcome.format)
+        if receipt is not None:
+            _check_receipt(raw, receipt)
         entry = _describe(self._cipher.record_key(_identity(raw, outcome.format)), outcome,
                           _alg_of(raw, outcome.format), now)
         return self._seal_entry(entry, raw, receipt)
@@ -647,6 +649,20 @@ def _verified(credential: CredentialInput, verify: Verify,
     if not isinstance(outcome.credential, dict) or not isinstance(outcome.format, str):
         raise CredentialRefused("verification found no credential inside")
     return outcome
+
+
+def _check_receipt(raw: str | bytes, receipt: dict[str, Any]) -> None:
+    """A receipt must be a ledger receipt for this very credential (same leaf hash). Its
+    checkpoint signature needs the log's key, so that is the verifier's part."""
+    from .. import anchor
+
+    parsed = anchor.Receipt.from_json(receipt)  # MalformedDocumentError if it is none
+    try:
+        leaf = anchor.credential_leaf_hash(raw, kind=parsed.kind)
+    except MalformedDocumentError as exc:
+        raise CredentialRefused(f"cannot compute the credential's ledger leaf: {exc}") from exc
+    if leaf != parsed.leaf_hash:
+        raise CredentialRefused("the receipt is for a different credential (leaf hash differs)")
 
 
 def _status(check: Any) -> str:
