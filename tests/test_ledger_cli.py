@@ -206,3 +206,12 @@ def test_cli_on_postgres(postgres_url: str, tmp_path: Path, capsys: pytest.Captu
     finally:
         with PostgresStore(postgres_url, schema=schema) as s:
             s.drop()
+
+
+@pytest.mark.parametrize("origin", ["", "has space", "a+b", "bell\x07"])
+def test_bad_origins_are_usage_errors(origin: str, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    KeyPair.generate().save(tmp_path / "k.key")
+    code, _, err = run(capsys, "ledger", "init", "--store", str(tmp_path / "l.db"),
+                       "--key", str(tmp_path / "k.key"), "--origin", origin)
+    assert code == 2 and err.startswith("vcwallet: ")

@@ -115,8 +115,8 @@ class TransparencyLog:
         extra_meta: dict[str, bytes] | None = None,
     ) -> TransparencyLog:
         """Start a new, empty log in ``store`` (``LedgerError`` if it already holds one)."""
-        if not origin or "\n" in origin or any(c.isspace() or c == "+" for c in origin):
-            raise ValueError("origin must be a non-empty name without spaces or '+'")
+        if not origin.isprintable() or any(c.isspace() or c == "+" for c in origin) or not origin:
+            raise ValueError("origin must be a non-empty printable name without spaces or '+'")
         if not isinstance(public_key, Ed25519PublicKey):
             raise TypeError("a log's checkpoint key must be an Ed25519 public key")
         meta = dict(extra_meta or {})
