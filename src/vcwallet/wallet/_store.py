@@ -6,7 +6,8 @@ What the file holds (schema ``vcwallet-wallet/1``)::
                                   the wrapped data key, the sealed holder key
     credentials(seq, key, entry, body)
         key    keyed digest of the secured form (HMAC under the wallet's index key)
-        entry  sealed index row: format, types, issuer, dates, summary, decoded credential
+        entry  sealed index row: format, types, issuer, dates, summary, alg (JSON), a NUL,
+               then the decoded credential's JSON
         body   sealed secured form as received, with its ledger receipt
 
 No name, type, issuer, date or grade is stored in the clear, and there is no searchable
@@ -268,10 +269,12 @@ class Wallet:
             verify: Verify | None = None, now: datetime | None = None) -> StoredCredential:
         """Verify ``credential`` and store it with its ledger ``receipt``.
 
-        ``verify`` defaults to :func:`vcwallet.credentials.verify_credential`; it is called
-        as ``verify(credential, now=now)``. A credential that does not verify raises
-        :class:`CredentialRefused` and nothing is stored. Adding a credential already
-        held returns the stored one unchanged.
+        ``verify`` defaults to :func:`verify_for_storage` (the recipe
+        ``vcwallet.credentials.verify_credential``, SD-JWT VCs through ``vcwallet.sdjwt``);
+        it is called as ``verify(credential, now=now)``. A credential that does not
+        verify, or a receipt for another credential, raises :class:`CredentialRefused`
+        and nothing is stored. Adding a credential already held returns the stored one
+        unchanged.
         """
         sealed = self._seal(credential, receipt, verify or _default_verify(), now)
         self._insert([sealed])
