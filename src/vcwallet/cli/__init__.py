@@ -7,6 +7,7 @@ Each command group lives in its own module here and uses only the public library
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -23,10 +24,14 @@ def vcwallet() -> None:
 
 def _register() -> None:
     # Each line adds one command group; modules are independent of each other.
-    from . import key_cmd
+    from . import credential_cmd, demo_cmd, key_cmd, ledger_cmd
 
     vcwallet.add_command(key_cmd.key)
-    from . import ledger_cmd; vcwallet.add_command(ledger_cmd.ledger)  # noqa: E702
+    vcwallet.add_command(ledger_cmd.ledger)
+    vcwallet.add_command(credential_cmd.issue_command)
+    vcwallet.add_command(credential_cmd.verify_command)
+    vcwallet.add_command(credential_cmd.contexts)
+    vcwallet.add_command(demo_cmd.demo)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("vcwallet: interrupted", err=True)
         return 130
+    except Exception as exc:  # a bug: still one line, unless the user asks for the traceback
+        if os.environ.get("VCWALLET_DEBUG"):
+            raise
+        click.echo(f"vcwallet: internal error ({type(exc).__name__}); "
+                   "set VCWALLET_DEBUG=1 for details", err=True)
+        return EXIT_USAGE
     return 0
 
 

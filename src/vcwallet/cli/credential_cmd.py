@@ -1,0 +1,167 @@
+"""``vcwallet issue``, ``vcwallet verify`` and ``vcwallet contexts``."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import _json
+from ..credentials import ISSUE_FORMATS, issue, verify_credential
+from ..errors import MalformedDocumentError
+from ..keys import KeyPair
+from ..model import CredentialResult, Status
+from ._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliFailure, passphrase_from_env, read_bytes
+
+TYPE_NAMES = ("diploma", "transcript", "badge", "battery")
+
+
+def parse_time(value: str, option: str) -> datetime:
+    """ISO 8601 date or date-time; a date means 00:00 UTC; no zone means UTC."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise CliFailure(EXIT_USAGE, f"{option}: {value!r} is not an ISO 8601 date or time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def read_json_file(path: str) -> Any:
+    try:
+        return _json.loads(read_bytes(path))
+    except MalformedDocumentError as exc:
+        raise CliFailure(EXIT_USAGE, f"{path}: {exc}") from None
+
+
+def write_output(path: str, data: bytes) -> None:
+    target = Path(path)
+    try:
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    except OSError as exc:
+        raise CliFailure(EXIT_USAGE, f"cannot write {path}: {exc.strerror}") from None
+
+
+def static_resolver_from_files(paths: tuple[str, ...]) -> Any:
+    """A resolver that knows the given DID documents (for offline did:web verification)."""
+    from ..did import DidResolver, StaticResolver
+
+    if not paths:
+        return DidResolver()
+    documents: dict[str, Any] = {}
+    for path in paths:
+        document = read_json_file(path)
+        if not isinstance(document, dict) or not isinstance(document.get("id"), str):
+            raise CliFailure(EXIT_USAGE, f"{path}: not a DID document (no id)")
+        documents[document["id"]] = document
+    return StaticResolver(documents, fallback=DidResolver())
+
+
+@click.command("issue")
+@click.option("--type", "type_name", required=True, type=click.Choice(TYPE_NAMES))
+@click.option("--subject", required=True, type=click.Path(dir_okay=False),
+              help="JSON file with the type's subject fields (see examples/).")
+@click.option("--key", "keyfile", required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(ISSUE_FORMATS), default="di-eddsa",
+              show_default=True)
+@click.option("--issuer", help="Issuer DID (default: the key's did:key).")
+@click.option("--issuer-name", help="Issuer's display name (Profile name).")
+@click.option("--holder", help="The subject's DID (credentialSubject.id).")
+@click.option("--valid-until", help="ISO 8601 date or time.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False))
+def issue_command(type_name: str, subject: str, keyfile: str, fmt: str, issuer: str | None,
+                  issuer_name: str | None, holder: str | None, valid_until: str | None,
+                  out: str) -> None:
+    """Issue a credential of TYPE for the subject in SUBJECT, signed with KEY."""
+    pair = KeyPair.load(keyfile, passphrase=passphrase_from_env())
+    subject_data = read_json_file(subject)
+    if not isinstance(subject_data, dict):
+        raise CliFailure(EXIT_USAGE, f"{subject}: the subject must be a JSON object")
+    try:
+        secured = issue(
+            type_name,
+            subject_data,
+            signer=pair,
+            format=fmt,
+            issuer=issuer,
+            issuer_name=issuer_name,
+            holder=holder,
+            valid_until=parse_time(valid_until, "--valid-until") if valid_until else None,
+        )
+    except ValueError as exc:
+        raise CliFailure(EXIT_USAGE, str(exc)) from None
+    write_output(out, secured.to_bytes())
+    click.echo(f"issued {type_name} {secured.credential.get('id')} as {fmt} -> {out}")
+
+
+@click.command("verify")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--at", "at", help="Verify as of this ISO 8601 time (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result object as JSON.")
+@click.option("--did-doc", "did_docs", multiple=True, type=click.Path(dir_okay=False),
+              help="A DID document to trust for its DID (offline did:web); repeatable.")
+def verify_command(file: str, at: str | None, as_json: bool, did_docs: tuple[str, ...]) -> None:
+    """Verify a credential FILE (Data Integrity JSON, vc+jwt or vc+cose). Exit 0/1/2."""
+    data = read_bytes(file)
+    now = parse_time(at, "--at") if at else None
+    result = verify_credential(data, resolver=static_resolver_from_files(did_docs), now=now)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print_result(result)
+    raise CliFailure(EXIT_OK if result.verified else EXIT_FAILED)
+
+
+def print_result(result: CredentialResult) -> None:
+    verdict = "VERIFIED" if result.verified else "NOT VERIFIED"
+    click.echo(f"{verdict}: {result.summary or ', '.join(result.types) or 'credential'}")
+    if result.issuer:
+        click.echo(f"  issuer: {result.issuer}")
+    for check in result.checks:
+        mark = {Status.PASSED: "ok  ", Status.FAILED: "FAIL", Status.SKIPPED: "skip"}[check.status]
+        click.echo(f"  {mark} {check.name}: {check.reason}")
+
+
+@click.group("contexts")
+def contexts() -> None:
+    """The JSON-LD contexts vcwallet bundles (it never fetches one)."""
+
+
+def _context_file_name(url: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.]+", "-", url.split("://", 1)[-1]).strip("-") + ".jsonld"
+
+
+@contexts.command("export")
+@click.argument("directory", type=click.Path(file_okay=False))
+def export_contexts(directory: str) -> None:
+    """Write every bundled context and an index.json (URL -> file) to DIRECTORY."""
+    from ..documents import DocumentLoader
+
+    # export serves every bundled document, including the opt-in undefined-terms context
+    loader = DocumentLoader(allow_undefined_terms=True)
+    target = Path(directory)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        index: dict[str, str] = {}
+        for url in sorted(loader.urls):
+            name = _context_file_name(url)
+            text = json.dumps(loader.document(url), ensure_ascii=False, indent=2)
+            (target / name).write_text(text + "\n", encoding="utf-8")
+            index[url] = name
+        (target / "index.json").write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise CliFailure(EXIT_USAGE, f"cannot write to {directory}: {exc.strerror}") from None
+    click.echo(f"wrote {len(index)} contexts and index.json to {target}")
+
+
+@contexts.command("list")
+def list_contexts() -> None:
+    """Print the URL of every bundled context."""
+    from ..documents import default_loader
+
+    for url in sorted(default_loader().urls):
+        click.echo(url)
