@@ -6,6 +6,7 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -227,6 +228,10 @@ def test_reordered_rows_are_caught(signed_log: TransparencyLog) -> None:
     _execute(store, f"UPDATE {t} SET idx = 21 WHERE idx = -1")
     with pytest.raises(LedgerCorrupted):
         signed_log.audit()
+    cp = signed_log.latest_checkpoint()
+    assert cp is not None
+    with pytest.raises(LogProofError):
+        verify_proof_against_checkpoint(signed_log.inclusion_proof(20), cp.note, KEY.public_key())
 
 
 def test_truncated_log_is_caught(signed_log: TransparencyLog) -> None:
@@ -349,3 +354,27 @@ def test_a_fresh_checkpoint_must_extend_an_old_one(log: TransparencyLog, tmp_pat
             verify_checkpoint_extends(new.note, forked.note, [], pub)  # two trees of 25
         with pytest.raises(InconsistentLog):
             verify_checkpoint_extends(new.note, old.note, [], pub)  # shrank
+
+
+def test_proofs_read_o_log_n_rows_in_one_query(tmp_path: Path) -> None:
+    class CountingStore(SqliteStore):
+        """The real SQLite store, counting how often and how much ``rows`` reads."""
+
+        calls: ClassVar[list[int]] = []
+
+        def rows(self, indexes):  # type: ignore[no-untyped-def]
+            self.calls.append(len(indexes))
+            return super().rows(indexes)
+
+    store = CountingStore(tmp_path / "count.db", create=True)
+    log = TransparencyLog.create(store, origin=ORIGIN, public_key=KEY.public_key())
+    log.append_batch([i.to_bytes(4, "big") for i in range(5000)])
+    for index in (0, 1234, 4095, 4096, 4999):
+        store.calls.clear()
+        proof = log.inclusion_proof(index, 5000)
+        assert len(store.calls) == 1 and store.calls[0] <= 2 * 13 + 1
+        assert len(proof.inclusion_path) <= 13  # ceil(log2 5000)
+    store.calls.clear()
+    log.consistency_proof(1000, 5000)
+    assert len(store.calls) == 1 and store.calls[0] <= 2 * 13 + 2
+    store.close()
