@@ -441,3 +441,48 @@ def test_fast_path_rechecks_values_that_could_change_meaning():
     document["credentialSubject"]["degre"] = "typo"
     with pytest.raises(UndefinedTermError):
         canonize(document, loader=loader)
+
+
+def test_fast_path_merges_nodes_and_values_as_pyld_does():
+    loader = DocumentLoader()
+    context = [V2, {"note": "https://vc.example/vocab#note", "name2": "https://vc.example/vocab#n2",
+                    "tags": {"@id": "https://vc.example/vocab#tags", "@container": "@index"}}]
+
+    def document(notes, subject_id, issuer_name, tags):
+        return {"@context": context, "id": "urn:x:cred", "type": ["VerifiableCredential"],
+                "issuer": {"id": "did:example:issuer", "name2": issuer_name},
+                "credentialSubject": {"id": subject_id, "note": notes, "name2": "same"},
+                "description": {"@value": "fixed"} if tags is None else "x",
+                **({"tags": tags} if tags else {})}
+
+    first = document([2, 3.5, False, 7, "a"], "did:example:s", "other", None)
+    assert canonize(first, loader=loader) == canonize(first, fast=False)
+    for notes in ([1, 1.0, True, 1, "1"], [0, 0.0, False, 0, "0"], [5, 5.5, True, 6, "5"]):
+        for subject_id, issuer_name in (("did:example:issuer", "same"), ("did:example:s", "same")):
+            later = document(notes, subject_id, issuer_name, None)
+            assert canonize(later, loader=loader) == canonize(later, fast=False)
+    indexed = document([1], "did:example:s", "x", {"a": "same", "b": "same"})
+    for _ in range(2):
+        assert canonize(indexed, loader=loader) == canonize(indexed, fast=False)
+
+
+def test_fast_path_on_presentations_with_embedded_signed_credentials(vectors):
+    loader = DocumentLoader()
+    signed = json.loads(_read(vectors / "vc-di-ecdsa/ecdsa-rdfc-2019-p256/employ/signedECDSAP256.json"))
+    for holder_number in range(4):
+        first, second = copy.deepcopy(signed), copy.deepcopy(signed)
+        first["credentialSubject"]["employmentAuthorizationDocument"]["lprNumber"] = \
+            f"999-999-{holder_number:03d}"
+        second["name"] = f"Employment Authorization Document #{holder_number}"
+        second["proof"]["created"] = f"2024-01-0{holder_number + 1}T00:00:00Z"
+        second["credentialSubject"]["givenName"] = f"Given{holder_number}"
+        second["credentialSubject"]["employmentAuthorizationDocument"]["identifier"] = \
+            f"{holder_number}"
+        presentation = {"@context": [V2], "type": ["VerifiablePresentation"],
+                        "holder": f"did:example:holder{holder_number}",
+                        "verifiableCredential": [first, second]}
+        assert canonize(presentation, loader=loader) == canonize(presentation, fast=False)
+        # the same credential twice: look-alike blank nodes, so pyld's full algorithm runs
+        twice = dict(presentation, verifiableCredential=[first, copy.deepcopy(first)])
+        assert canonize(twice, loader=loader) == canonize(twice, fast=False)
+    assert loader.templates().stats["template"] >= 3

@@ -198,6 +198,9 @@ class Template:
     literal_meta: dict[int, dict[str, Any]]
     iri_slots: frozenset[int]
     prefix_terms: frozenset[str]
+    # per literal slot: the value object's (@type, @language), part of pyld's value identity
+    literal_identity: dict[int, tuple[Any, Any]]
+    has_fixed_literals: bool
 
 
 @dataclass
@@ -290,16 +293,45 @@ class TemplateCache:
             literals[index] = '"' + escape(value) + '"' + suffix
         for index, meta in template.literal_meta.items():
             literals[index] = self._literal_text(leaves[index], meta)
-        rows: dict[tuple[Any, ...], None] = {}
-        for subject, predicate, obj, graph in template.quads:
-            rows[(_term(subject, leaves, literals), predicate, _term(obj, leaves, literals),
-                  None if graph is None else _term(graph, leaves, literals))] = None
-        labels = _label_blank_nodes(list(rows), template.blank_nodes, hash_name)
+        rows = self._rows(template, leaves, literals)
+        if rows is None:
+            return None
+        labels = _label_blank_nodes(rows, template.blank_nodes, hash_name)
         if labels is None:
             return None
         lines = [_line(row, labels) for row in rows]
         lines.sort()
         return "".join(lines)
+
+    @staticmethod
+    def _rows(template: Template, leaves: list[Any],
+              literals: dict[int, str]) -> list[tuple[Any, ...]] | None:
+        """The filled quads, merged as pyld's node map merges them.
+
+        Two occurrences of one IRI are one node: a property value it holds twice is kept
+        once, compared as pyld compares values (for literals: value, with 1 == 1.0 but
+        True != 1, datatype and language of the value object; for nodes: the IRI).
+        """
+        rows: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        fixed_groups: set[tuple[Any, ...]] = set()
+        slot_groups: set[tuple[Any, ...]] = set()
+        for subject, predicate, obj, graph in template.quads:
+            s = _term(subject, leaves, literals)
+            g = None if graph is None else _term(graph, leaves, literals)
+            o = _term(obj, leaves, literals)
+            if obj[0] == "l":
+                value = leaves[obj[1]]
+                identity: Any = ("l", value, type(value) is bool, template.literal_identity[obj[1]])
+                if template.has_fixed_literals:
+                    slot_groups.add((s, predicate, g))
+            else:
+                identity = o
+                if obj[0] == "t":
+                    fixed_groups.add((s, predicate, g))
+            rows.setdefault((s, predicate, identity, g), (s, predicate, o, g))
+        if fixed_groups & slot_groups:
+            return None  # a fixed and a filled literal on one node: pyld's comparison unknown
+        return list(rows.values())
 
     def _literal_text(self, value: Any, meta: dict[str, Any]) -> str:
         """pyld's own literal rules (numbers, booleans, doubles): exact by construction."""
@@ -398,11 +430,21 @@ def build_template(
         if control is not None:
             raise control from None
         raise
+    if _mentions(expanded, "@index"):
+        raise NotTemplatable("index maps: pyld compares values with their @index")
     substituted = {i for i, leaf in enumerate(leaves) if i not in structural and leaf is not None}
     if substituted != set(tracer.literal_slots) | tracer.iri_slots:
         raise NotTemplatable("a leaf was consumed outside value expansion")
     dataset = to_rdf(expanded)
     return _template_from_dataset(dataset, tracer, token, prefix_terms)
+
+
+def _mentions(value: Any, key: str) -> bool:
+    if isinstance(value, dict):
+        return key in value or any(_mentions(item, key) for item in value.values())
+    if isinstance(value, list):
+        return any(_mentions(item, key) for item in value)
+    return False
 
 
 def _control_in_chain(exc: BaseException) -> TemplateControl | None:
@@ -460,7 +502,13 @@ def _template_from_dataset(dataset: dict[str, list[Any]], tracer: _Tracer, token
             metas[index] = meta
         else:
             suffixes[index] = suffix
-    return Template(quads, len(blank), suffixes, metas, frozenset(tracer.iri_slots), prefix_terms)
+    if len(set(quads)) != len(quads):
+        raise NotTemplatable("pyld emitted the same quad twice")
+    identity = {index: (meta.get("@type"), meta.get("@language"))
+                for index, meta in tracer.literal_slots.items()}
+    fixed = any(quad[2][0] == "t" for quad in quads)
+    return Template(quads, len(blank), suffixes, metas, frozenset(tracer.iri_slots), prefix_terms,
+                    identity, fixed)
 
 
 def _string_suffix(value: Any, meta: dict[str, Any]) -> str | None:

@@ -30,6 +30,8 @@ import copy
 import functools
 import hashlib
 import json
+import math
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from typing import Any
@@ -471,13 +473,16 @@ class _BoundedRdfc10(URDNA2015):  # type: ignore[misc]
     def create_hash_to_related(self, id_: str, issuer: Any) -> dict[str, list[str]]:
         related: dict[str, list[str]] = super().create_hash_to_related(id_, issuer)
         for nodes in related.values():
-            self._spend_permutations(len(nodes))
+            self._spend_permutations(nodes)
         return related
 
-    def _spend_permutations(self, size: int) -> None:
-        cost = 1
-        for factor in range(2, size + 1):
-            cost *= factor
+    def _spend_permutations(self, nodes: list[str]) -> None:
+        # a node related through several quads is listed once per quad, and the
+        # permutations tried are those of that multiset: n! / (m1! m2! ...), an upper bound
+        cost, placed = 1, 0
+        for count in Counter(nodes).values():
+            placed += count
+            cost *= math.comb(placed, count)
             if cost > self._permutations_left:
                 break
         self._permutations_left -= cost
