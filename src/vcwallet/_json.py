@@ -50,8 +50,53 @@ def _parse_int(text: str) -> int:
     return value
 
 
-def check_value(value: Any, *, where: str = "$", depth: int = 0) -> None:
-    """Refuse values that strict JSON cannot carry (used on Python objects we are given)."""
+def check_value(value: Any, *, where: str = "$") -> None:
+    """Refuse values that strict JSON cannot carry (used on Python objects we are given).
+
+    The walk is done twice only on failure: first cheaply, then again to name the path.
+    """
+    if _fine(value, 0):
+        return
+    _explain(value, where, 0)
+    raise MalformedDocumentError(f"{where}: not a strict JSON value")  # unreachable in practice
+
+
+def _fine(value: Any, depth: int) -> bool:
+    kind = type(value)
+    if kind is str:
+        return value.isascii() or _utf8_ok(value)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            return False
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or _utf8_ok(key)):
+                return False
+            if not _fine(item, depth + 1):
+                return False
+        return True
+    if kind is list:
+        if depth >= MAX_DEPTH:
+            return False
+        return all(_fine(item, depth + 1) for item in value)
+    if kind is bool or value is None:
+        return True
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if kind is float:
+        return not (math.isnan(value) or math.isinf(value))
+    return False
+
+
+def _utf8_ok(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _explain(value: Any, where: str, depth: int) -> None:
+    """Raise the precise error for the first bad value below ``value``."""
     if depth > MAX_DEPTH:
         raise MalformedDocumentError(f"document nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, bool) or value is None:
@@ -69,10 +114,10 @@ def check_value(value: Any, *, where: str = "$", depth: int = 0) -> None:
             if not isinstance(key, str):
                 raise MalformedDocumentError(f"{where}: member name {key!r} is not a string")
             _check_text(key, where)
-            check_value(item, where=f"{where}.{key}", depth=depth + 1)
+            _explain(item, f"{where}.{key}", depth + 1)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            check_value(item, where=f"{where}[{index}]", depth=depth + 1)
+            _explain(item, f"{where}[{index}]", depth + 1)
     else:
         raise MalformedDocumentError(f"{where}: {type(value).__name__} is not a JSON value")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -89,8 +90,8 @@ class PublicKey:
     key_type: KeyType
     key: _PublicKeyObject
 
-    # -- encodings --------------------------------------------------------------------
-    @property
+    # -- encodings (cached: a key object is immutable and these are on hot paths) -------
+    @functools.cached_property
     def raw(self) -> bytes:
         """Ed25519: the 32 raw bytes; P-256: the 33-byte compressed point."""
         if self.key_type is KeyType.ED25519:
@@ -99,7 +100,7 @@ class PublicKey:
             serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
         )
 
-    @property
+    @functools.cached_property
     def multibase(self) -> str:
         """``publicKeyMultibase`` of a Multikey: base58btc of multicodec header + key."""
         return multibase.encode(multicodec.wrap(self.key_type.multicodec_name, self.raw), "base58btc")

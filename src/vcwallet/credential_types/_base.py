@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
@@ -82,14 +83,16 @@ class CredentialType:
         offending member (for a missing member, the path names the member itself).
         """
         _json.check_value(subject)
-        _raise_first(_validator(self.schema_file, "#/$defs/subject"), subject)
+        if not _fast_validator(self.schema_file, "#/$defs/subject").is_valid(subject):
+            _raise_first(_validator(self.schema_file, "#/$defs/subject"), subject)
         if self.extra_check is not None:
             self.extra_check(subject)
 
     def validate_credential(self, credential: dict[str, Any]) -> None:
         """Check a whole (unsigned or signed) credential against the type's schema."""
         _json.check_value(credential)
-        _raise_first(_validator(self.schema_file, ""), credential)
+        if not _fast_validator(self.schema_file, "").is_valid(credential):
+            _raise_first(_validator(self.schema_file, ""), credential)
 
     def build(
         self,
@@ -170,6 +173,17 @@ def _validator(schema_file: str, pointer: str) -> Draft202012Validator:
     )
     entry = {"$ref": schema["$id"] + pointer} if pointer else schema
     return Draft202012Validator(entry, registry=registry)
+
+
+@functools.cache
+def _fast_validator(schema_file: str, pointer: str) -> Any:
+    # jsonschema-rs answers valid / invalid ~50x faster than the pure-Python validator; only
+    # an invalid instance goes through `jsonschema` again, for its precise error path.
+    schema = _json.loads(_schema_text(schema_file))
+    if pointer:
+        schema = {"$schema": schema.get("$schema"), "$defs": schema["$defs"],
+                  "$ref": pointer}
+    return jsonschema_rs.Draft202012Validator(schema)
 
 
 def _raise_first(validator: Draft202012Validator, instance: Any) -> None:
