@@ -260,9 +260,75 @@ def test_open_badges_3_canonical_forms(vectors):
 
 
 def test_clr_2_proof_canonical_form(vectors):
-    # The CLR 2.0 document itself needs the CLR 2.0 context, which is not bundled.
     options = dict(OB_PROOF_OPTIONS, **{"@context": [V2]})
     assert canonize(options) == _read(vectors / "openbadges" / "clrv2p0" / "proof-canon.txt")
+
+
+# The OB 3.0 implementation guide's CLR 2.0 test-vector credential. It also names
+# https://purl.imsglobal.org/spec/ob/v3p0/extensions.json, which vcwallet does not bundle: the
+# test passes it as a verifier's extra context (its three terms, as published).
+OB_EXTENSIONS = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
+OB_EXTENSIONS_CONTEXT = {"@context": {
+    "id": "@id", "type": "@type",
+    "1EdTechJsonSchemaValidator2019":
+        "https://purl.imsglobal.org/spec/vccs/v1p0/context.json#1EdTechJsonSchemaValidator2019",
+    "1EdTechRevocationList": "https://purl.imsglobal.org/spec/vcrl/v1p0/context.json#1EdTechRevocationList",
+    "1EdTechCredentialRefresh":
+        "https://purl.imsglobal.org/spec/vccr/v1p0/context.json#1EdTechCredentialRefresh",
+}}
+
+
+def _clr_credential() -> dict:
+    ob = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+    clr = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
+    issuer = {"id": "https://example.edu/issuers/565049", "type": "Profile", "name": "Example University"}
+
+    def achievement(uuid: str, number: int) -> dict:
+        return {"id": f"urn:uuid:{uuid}", "type": "Achievement",
+                "creator": {"id": "https://example.edu/issuers/565049", "type": "Profile"},
+                "name": f"Achievement {number}",
+                "criteria": {"id": f"https://example.edu/achievements/{uuid}/criteria"},
+                "description": f"Achievement {number}",
+                "image": {"id": "https://example.edu/achievements/sample.png", "type": "Image"}}
+
+    first, second = "a7467ef6-56cb-11ec-bf63-0242ac130002", "dd887f0a-56cb-11ec-bf63-0242ac130002"
+    schema = "https://purl.imsglobal.org/spec/{}/schema/json/{}_schema.json"
+    embedded = {
+        "@context": [V2, ob, OB_EXTENSIONS],
+        "id": "urn:uuid:91537dba-56cb-11ec-bf63-0242ac130002",
+        "type": ["VerifiableCredential", "AchievementCredential"],
+        "issuer": issuer, "validFrom": "2010-01-01T00:00:00Z", "name": "Example University Degree",
+        "credentialSubject": {"id": "did:example:ebfeb1f712ebc6f1c276e12ec21",
+                              "type": "AchievementSubject", "achievement": achievement(first, 1)},
+        "credentialSchema": [{"id": schema.format("ob/v3p0", "ob_v3p0_achievementcredential"),
+                              "type": "1EdTechJsonSchemaValidator2019"}],
+        "proof": [dict(OB_PROOF_OPTIONS, proofValue="z45QnLySMt2mWuW787G6cf3SLkP97ZkMZxLeXH5yaaTQ"
+                                                    "PCtTup4GCV95tU8HEnQJSyGCokSj3AvUhmJtvveTmN4Vu")],
+    }
+    return {
+        "@context": [V2, clr, ob, OB_EXTENSIONS],
+        "id": "http://example.edu/credentials/3732",
+        "type": ["VerifiableCredential", "ClrCredential"],
+        "issuer": issuer, "validFrom": "2010-01-01T00:00:00Z", "name": "Sample Transcript",
+        "credentialSubject": {
+            "id": "did:example:ebfeb1f712ebc6f1c276e12ec21", "type": "ClrSubject",
+            "verifiableCredential": [embedded],
+            "achievement": [achievement(first, 1), achievement(second, 2)],
+            "association": [{"type": "Association", "associationType": "isParentOf",
+                             "sourceId": f"urn:uuid:{first}", "targetId": f"urn:uuid:{second}"}],
+        },
+        "credentialSchema": [{"id": schema.format("clr/v2p0", "clr_v2p0_clrcredential"),
+                              "type": "1EdTechJsonSchemaValidator2019"}],
+    }
+
+
+def test_clr_2_document_canonical_form(vectors):
+    expected = _read(vectors / "openbadges" / "clrv2p0" / "document-canon.txt")
+    loader = DocumentLoader({OB_EXTENSIONS: OB_EXTENSIONS_CONTEXT})
+    for _ in range(2):  # the second time from the shape template
+        assert canonize(_clr_credential(), loader=loader) == expected
+    with pytest.raises(UnknownContextError):
+        canonize(_clr_credential())
 
 
 # -- the work bound ("poison graphs") --------------------------------------------------
