@@ -552,3 +552,16 @@ def test_fast_path_on_presentations_with_embedded_signed_credentials(vectors):
         twice = dict(presentation, verifiableCredential=[first, copy.deepcopy(first)])
         assert canonize(twice, loader=loader) == canonize(twice, fast=False)
     assert loader.templates().stats["template"] >= 3
+
+
+def test_one_loader_shared_by_threads():
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = DocumentLoader()
+    values = random.Random(7)
+    documents_ = [_random_credential(random.Random(values.randrange(6)), values) for _ in range(60)]
+    expected = [canonize(document, fast=False) for document in documents_]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda document: canonize(document, loader=shared), documents_))
+    assert results == expected

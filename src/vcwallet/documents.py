@@ -31,6 +31,7 @@ import functools
 import hashlib
 import json
 import math
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
@@ -68,6 +69,7 @@ class DocumentLoader:
     loader. The loader also owns pyld's resolved-context cache and the shape templates of
     :func:`canonize` for its documents, so two loaders never share processed contexts.
     ``use_templates=False`` makes every canonicalization run through pyld (for comparison).
+    A loader may be shared between threads: its operations take turns (``lock``).
     """
 
     def __init__(
@@ -89,6 +91,9 @@ class DocumentLoader:
         self._parsed: dict[str, Any] = {}
         self._resolved_contexts: LRUCache[str, Any] = LRUCache(maxsize=_RESOLVED_CONTEXT_CACHE_SIZE)
         self._template_cache: _canon_cache.TemplateCache | None = None
+        # pyld's caches and ours are plain dicts: one operation at a time per loader (the
+        # work is CPU-bound Python, so the lock costs threads almost nothing under the GIL)
+        self.lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"DocumentLoader(extra={sorted(self._extra)!r})"
@@ -211,7 +216,8 @@ def expand(document: dict[str, Any], *, loader: DocumentLoader | None = None) ->
         raise MalformedDocumentError("a JSON-LD document must be a JSON object")
     _json.check_value(document)
     _refuse_inline_vocab(document)
-    expanded = _run_pyld(lambda: _processor().expand(document, loader.pyld_options()))
+    with loader.lock:
+        expanded = _run_pyld(lambda: _processor().expand(document, loader.pyld_options()))
     _check_expanded(expanded)
     return expanded
 
@@ -363,17 +369,18 @@ def canonize(
         _json.check_value(document)
     bounds = {"max_work_factor": max_work_factor, "max_permutations": max_permutations,
               "hash_name": hash_name}
-    if fast and loader.use_templates:
-        templates = loader.templates()
-        result = templates.canonize(
-            document,
-            build=functools.partial(_build_template, cache=templates, loader=loader),
-            reference=lambda: _canonize_with_pyld(document, loader, **bounds),
-            hash_name=hash_name,
-        )
-        if result is not None:
-            return result
-    return _canonize_with_pyld(document, loader, **bounds)
+    with loader.lock:
+        if fast and loader.use_templates:
+            templates = loader.templates()
+            result = templates.canonize(
+                document,
+                build=functools.partial(_build_template, cache=templates, loader=loader),
+                reference=lambda: _canonize_with_pyld(document, loader, **bounds),
+                hash_name=hash_name,
+            )
+            if result is not None:
+                return result
+        return _canonize_with_pyld(document, loader, **bounds)
 
 
 def _canonize_with_pyld(document: dict[str, Any], loader: DocumentLoader, **bounds: Any) -> str:
