@@ -22,8 +22,10 @@
     │       └── InvalidCheckpoint
     ├── KeyFileError                  unreadable key file or wrong passphrase
     ├── ResolutionError               a DID that cannot be resolved
+    ├── UnknownCredential             an issuer holds no credential with that id (.credential_id)
     ├── LedgerError                   the ledger store cannot do what was asked
     │   └── LedgerCorrupted            stored rows disagree with the tree (audit)
+    ├── StatusListError               the status registry cannot do what was asked (.reason)
     ├── WalletError
     │   ├── UnmetRequirement          no held credential satisfies a request's requirement
     │   ├── WrongPassphrase           the passphrase does not unlock the wallet / backup
@@ -103,9 +105,19 @@ class Expired(VerificationError):
 class CredentialRevoked(VerificationError):
     """The issuer's status list marks the credential revoked or suspended."""
 
+    def __init__(
+        self, message: str, *, purpose: str = "", status_list: str = "", index: int = -1
+    ) -> None:
+        super().__init__(message)
+        self.purpose, self.status_list, self.index = purpose, status_list, index
+
 
 class StatusCheckUnavailable(VerificationError):
     """The credential's status could not be determined."""
+
+    def __init__(self, reason: str, *, purpose: str = "", status_list: str = "") -> None:
+        super().__init__(reason)
+        self.reason, self.purpose, self.status_list = reason, purpose, status_list
 
 
 class PolicyError(VerificationError):
@@ -147,12 +159,28 @@ class ResolutionError(VcwalletError):
     """A DID or DID URL that cannot be resolved."""
 
 
+class UnknownCredential(VcwalletError):
+    """An issuer holds no credential with that id (.credential_id)."""
+
+    def __init__(self, credential_id: str) -> None:
+        super().__init__(f"no credential {credential_id[:200]!r} was issued here")
+        self.credential_id = credential_id
+
+
 class LedgerError(VcwalletError):
     """The ledger store cannot do what was asked."""
 
 
 class LedgerCorrupted(LedgerError):
     """Stored ledger rows disagree with the tree they claim to form."""
+
+
+class StatusListError(VcwalletError):
+    """The status registry cannot do what was asked (.reason: unknown, duplicate, permanent, full)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class WalletError(VcwalletError):
