@@ -524,6 +524,25 @@ def test_two_processes_write_the_same_wallet(tmp_path: Path) -> None:
         assert len({e.credential_id for e in w.list()}) == 30
 
 
+def test_another_connection_adding_and_removing_is_seen(tmp_path: Path) -> None:
+    path = tmp_path / "w"
+    Wallet.create(path, PASS).close()
+    with Wallet.open(path, PASS) as watcher, Wallet.open(path, PASS) as writer:
+        index = watcher.request_index()
+        one = add_diploma(writer, serial=1)
+        two = add_diploma(writer, serial=2)
+        assert [e.key for e in watcher.list()] == [one.key, two.key]  # caught up, not rebuilt
+        assert watcher.request_index() is index and len(index) == 2
+        writer.remove(one.key)
+        assert [e.key for e in watcher.list()] == [two.key]  # a removal: rebuilt
+        three = add_diploma(watcher, serial=3)
+        assert [e.key for e in writer.list()] == [two.key, three.key]
+        writer.remove(two.key)
+        four = add_diploma(writer, serial=4)  # same count as before, different rows
+        assert [e.key for e in watcher.list()] == [three.key, four.key]
+        assert watcher.get(four.key).credential_id == four.credential_id
+
+
 def test_a_writer_holding_the_lock_makes_writes_wait_then_fail_cleanly(tmp_path: Path) -> None:
     path = tmp_path / "w"
     with Wallet.create(path, PASS) as w:

@@ -47,6 +47,7 @@ from ..errors import (
 from ..keys import KeyPair, KeyType
 
 if TYPE_CHECKING:
+    from ..presentations import Presentation
     from ..queries import Candidate, CandidateIndex
 from ._crypto import (
     KdfParams,
@@ -160,6 +161,7 @@ class Wallet:
         self._holder_did = holder.did_key  # multibase encoding is not free: once per open
         self._index = Index()
         self._data_version = -1
+        self._max_seq = 0  # rows up to here are in the index (seq is never reused)
         self._requests: CandidateIndex | None = None
 
     # -- opening and closing ----------------------------------------------------------
@@ -186,7 +188,7 @@ class Wallet:
             dek = unwrap_data_key(params.derive(passphrase, salt), meta["dek"], meta["kdf"])
             cipher = RecordCipher(dek)
             wallet = cls(target, conn, cipher, _open_holder(cipher, meta["holder"]))
-            wallet._reload()
+            wallet._sync()
         except BaseException:
             conn.close()
             raise
@@ -220,7 +222,7 @@ class Wallet:
                 ("holder", sealed_holder)])
             conn.execute("COMMIT")
             wallet = cls(target, conn, cipher, holder)
-            wallet._reload()
+            wallet._sync()
         except BaseException:
             if conn is not None:
                 conn.close()
@@ -369,6 +371,17 @@ class Wallet:
                 c for c in map(_candidate, self._index.entries()) if c is not None)
         return self._requests
 
+    def present(self, request: Any, *, challenge: str, domain: str, format: str = "di",
+                now: datetime | None = None) -> Presentation:
+        """Answer a verifier's request (PE definition or DCQL query) with a presentation
+        signed by the holder for ``challenge`` / ``domain``, disclosing only what it needs.
+        See :func:`vcwallet.presentations.present_from_wallet` (UnmetRequirement names
+        the requirement no held credential meets)."""
+        from ..presentations import present_from_wallet
+
+        return present_from_wallet(self, request, challenge=challenge, domain=domain,
+                                   format=format, now=now)
+
     # -- passphrase and backups -------------------------------------------------------
     def change_passphrase(self, current: str, new: str, *, kdf: KdfParams | None = None) -> None:
         """Re-wrap the data key under ``new`` (cheap: no credential is re-encrypted).
@@ -430,20 +443,41 @@ class Wallet:
             raise _db_error(exc, self._path) from None
 
     def _sync(self) -> None:
-        """Rebuild the index if another connection committed since we last looked."""
+        """Catch up if another connection committed since we last looked: rows it added
+        are decrypted and indexed; if it removed any, the index is rebuilt."""
         version = self._query("PRAGMA data_version").fetchone()[0]
-        if version != self._data_version:
-            self._reload(version)
+        if version == self._data_version:
+            return
+        conn = self._connection()
+        snapshot = not conn.in_transaction  # inside a write transaction we already have one
+        if snapshot:
+            self._query("BEGIN")
+        try:
+            count, top = self._query(
+                "SELECT count(*), coalesce(max(seq), 0) FROM credentials").fetchone()
+            rows = self._query("SELECT key, entry FROM credentials WHERE seq > ? ORDER BY seq",
+                               (self._max_seq,))
+            with _gc_paused():
+                fresh = [self._open_entry(key, sealed) for key, sealed in rows
+                         if key not in self._index]
+            self._remember(fresh)
+            self._max_seq = max(self._max_seq, top)
+            if len(self._index) != count:
+                self._reload()
+        finally:
+            if snapshot:
+                self._query("COMMIT")
+        self._data_version = version
 
-    def _reload(self, version: int | None = None) -> None:
-        if version is None:
-            version = self._query("PRAGMA data_version").fetchone()[0]
+    def _reload(self) -> None:
         index = Index()
+        top = 0
         with _gc_paused():
-            for key, sealed in self._query("SELECT key, entry FROM credentials ORDER BY seq"):
+            for seq, key, sealed in self._query(
+                    "SELECT seq, key, entry FROM credentials ORDER BY seq"):
                 index.add(self._open_entry(key, sealed))
-        self._index, self._data_version = index, version
-        self._requests = None
+                top = seq
+        self._index, self._max_seq, self._requests = index, top, None
 
     def _resolve(self, key: str) -> CredentialEntry:
         entry = self._index.resolve(key) if isinstance(key, str) else None
@@ -475,6 +509,7 @@ class Wallet:
             conn.executemany(
                 "INSERT INTO credentials(key, entry, body) VALUES (?, ?, ?)",
                 [(item.entry.key, item.entry_blob, item.body_blob) for item in fresh])
+            self._note_top(conn)
         self._remember(item.entry for item in fresh)
         return len(fresh)
 
@@ -492,8 +527,14 @@ class Wallet:
                     "INSERT INTO credentials(key, entry, body) VALUES (?, ?, ?)",
                     [(item.entry.key, item.entry_blob, item.body_blob) for item in sealed])
                 fresh.update((item.entry.key, item.entry) for item in sealed)
+            self._note_top(conn)
         self._remember(fresh.values())
         return len(fresh)
+
+    def _note_top(self, conn: sqlite3.Connection) -> None:
+        # Our own commits do not change data_version, so _sync would not see these rows;
+        # they are in the index already, and the next catch-up starts after them.
+        self._max_seq = conn.execute("SELECT coalesce(max(seq), 0) FROM credentials").fetchone()[0]
 
     def _remember(self, entries: Iterable[CredentialEntry]) -> None:
         for entry in entries:
