@@ -14,7 +14,7 @@ No name, type, issuer, date or grade is stored in the clear, and there is no sea
 token either: search decrypts the index once at open and filters in memory (see
 ``_index``). The file is in WAL mode and every write is one ``BEGIN IMMEDIATE``
 transaction, so two processes may hold the same wallet open; each notices the other's
-commits (``PRAGMA data_version``) and rebuilds its index before answering.
+commits (``PRAGMA data_version``) and catches up before answering.
 """
 
 from __future__ import annotations
