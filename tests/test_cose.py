@@ -446,3 +446,24 @@ def test_the_cose_wg_vector_is_not_a_credential(resolver):
     # valid COSE, but its kid is unprotected and it has no vc typ: refused as a vc+cose
     with pytest.raises(MalformedDocumentError, match="must be protected"):
         cose.verify_vc_cose(COSE_WG_SIGN1, resolver=resolver)
+
+
+def test_refused_cose_is_refused_before_any_did_web_fetch(issuer):
+    pair, _ = issuer
+    calls = []
+
+    def fetch(url: str) -> bytes:
+        calls.append(url)
+        raise AssertionError("no fetch expected")
+
+    resolver = DidResolver(fetch=fetch)
+    kid = "did:web:uni.example#key-1"
+    credential = credential_for("did:web:uni.example")
+    for protected in (
+        vc_protected(pair, kid, _1=-257),
+        vc_protected(pair, kid, _16="application/vp+cose"),
+        vc_protected(pair, kid, _33=b"\x30"),
+    ):
+        with pytest.raises((UnsupportedAlgorithm, MalformedDocumentError)):
+            cose.verify_vc_cose(resign(pair, protected, credential), resolver=resolver)
+    assert calls == []

@@ -713,3 +713,33 @@ def test_caching_resolver_remembers_did_key_only(issuer):
         other = KeyPair.generate(KeyType.ED25519)
         cache.verification_method(did_key_url(other.public_key), "assertionMethod")
     assert cache.verification_method(kid, "assertionMethod") is not first
+
+
+def test_refused_tokens_are_refused_before_any_did_web_fetch(issuer):
+    pair, _ = issuer
+    fetch = CountingFetch({})
+    resolver = DidResolver(fetch=fetch)
+    did = "did:web:uni.example"
+    credential = credential_for(did)
+    for header in (
+        vc_header(pair, f"{did}#key-1", alg="none"),
+        vc_header(pair, f"{did}#key-1", alg="HS256"),
+        vc_header(pair, f"{did}#key-1", typ="vp+jwt"),
+        vc_header(pair, f"{did}#key-1", jku="https://attacker.example/jwks"),
+        vc_header(pair, "#key-1"),
+    ):
+        with pytest.raises((UnsupportedAlgorithm, MalformedDocumentError)):
+            jose.verify_vc_jwt(forge(header, credential, pair), resolver=resolver)
+    assert fetch.calls == 0
+
+
+def test_text_is_signed_exactly_as_given_never_renormalised(issuer, resolver):
+    import unicodedata
+
+    pair, kid = issuer
+    decomposed = unicodedata.normalize("NFD", KOREAN_NAME)  # conjoining jamo, 9 code points
+    assert decomposed != KOREAN_NAME
+    credential = credential_for(pair.did_key)
+    credential["credentialSubject"]["name"] = decomposed
+    result = jose.verify_vc_jwt(jose.sign_vc_jwt(credential, pair, kid=kid), resolver=resolver)
+    assert result.credential["credentialSubject"]["name"] == decomposed

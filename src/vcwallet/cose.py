@@ -33,6 +33,17 @@ from .jose import (
 )
 from .keys import KeyType, Signer
 
+__all__ = [
+    "CONTENT_TYPE_VC",
+    "COSE_ALGS",
+    "MAX_COSE_BYTES",
+    "TYP_VC_COSE",
+    "VerifiedCose",
+    "sig_structure",
+    "sign_vc_cose",
+    "verify_vc_cose",
+]
+
 COSE_SIGN1_TAG = 18
 ALG, CRIT, CONTENT_TYPE, KID, TYP = 1, 2, 3, 4, 16
 X5BAG, X5CHAIN, X5T, X5U = 32, 33, 34, 35

@@ -44,6 +44,38 @@ from .errors import (
 )
 from .keys import KeyType, PublicKey, Signer, p1363_to_der
 
+__all__ = [
+    "MAX_TOKEN_CHARS",
+    "MIN_RSA_BITS",
+    "REFUSED_HEADER_PARAMS",
+    "SIGNING_ALGS",
+    "VC_CONTEXT_V2",
+    "VC_JWT_CTY",
+    "VC_JWT_TYP",
+    "VERIFY_ALGS",
+    "CachingResolver",
+    "VerifiedJwt",
+    "b64url_decode",
+    "b64url_encode",
+    "check_credential_shape",
+    "check_kid_owner",
+    "credential_issuer",
+    "key_algorithm",
+    "kid_did",
+    "lookup_assertion_key",
+    "lookup_key",
+    "method_key",
+    "public_key_from_jwk",
+    "sign_jws",
+    "sign_vc_jwt",
+    "signing_input",
+    "unverified_header",
+    "unverified_payload",
+    "verify_jws",
+    "verify_signature",
+    "verify_vc_jwt",
+]
+
 SIGNING_ALGS = frozenset({"EdDSA", "ES256"})
 VERIFY_ALGS = frozenset({"EdDSA", "ES256", "RS256"})
 
@@ -502,14 +534,19 @@ class CachingResolver:
         return entry
 
 
-def lookup_assertion_key(resolver: Any, kid: str) -> tuple[Any, PublicKey | _VerifyKey]:
-    """The issuer's assertionMethod ``(method, key)`` for ``kid``, cached when the resolver can."""
+def lookup_key(resolver: Any, kid: str, purpose: str) -> tuple[Any, PublicKey | _VerifyKey]:
+    """``(method, key)`` for ``kid`` under ``purpose``, from the cache when the resolver has one."""
     cached = getattr(resolver, "verification_key", None)
     if cached is not None:
-        method, key, _ = cached(kid, "assertionMethod")
+        method, key, _ = cached(kid, purpose)
         return method, key
-    method = resolver.verification_method(kid, "assertionMethod")
+    method = resolver.verification_method(kid, purpose)
     return method, method_key(method)
+
+
+def lookup_assertion_key(resolver: Any, kid: str) -> tuple[Any, PublicKey | _VerifyKey]:
+    """The issuer's assertionMethod ``(method, key)`` for ``kid``."""
+    return lookup_key(resolver, kid, "assertionMethod")
 
 
 @dataclass(frozen=True)
