@@ -354,7 +354,6 @@ def test_duplicate_labels_in_protected_header_are_refused(issuer, resolver):
         (2, [16]),
         (33, b"\x30\x82"),
         (32, b"\x30"),
-        (34, b"\x00"),
         (35, "https://attacker.example/cert"),
     ],
 )
@@ -467,3 +466,10 @@ def test_refused_cose_is_refused_before_any_did_web_fetch(issuer):
         with pytest.raises((UnsupportedAlgorithm, MalformedDocumentError)):
             cose.verify_vc_cose(resign(pair, protected, credential), resolver=resolver)
     assert calls == []
+
+
+def test_a_thumbprint_hint_is_ignored_not_trusted(issuer, resolver):
+    pair, kid = issuer
+    credential = credential_for(pair.did_key)
+    data = resign(pair, vc_protected(pair, kid), credential, unprotected={34: [-16, b"\x00" * 32]})
+    assert cose.verify_vc_cose(data, resolver=resolver).credential == credential

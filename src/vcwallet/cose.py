@@ -46,7 +46,7 @@ __all__ = [
 
 COSE_SIGN1_TAG = 18
 ALG, CRIT, CONTENT_TYPE, KID, TYP = 1, 2, 3, 4, 16
-X5BAG, X5CHAIN, X5T, X5U = 32, 33, 34, 35
+X5BAG, X5CHAIN, X5U = 32, 33, 35  # x5t (34) is only a thumbprint hint: ignored
 COSE_ALGS = {-8: "EdDSA", -7: "ES256"}
 CONTENT_TYPE_VC = "application/vc"
 TYP_VC_COSE = "application/vc+cose"
@@ -61,7 +61,7 @@ _OTHER_COSE_TAGS = {
 }
 # labels that say how to read or whom to trust; never honoured from the unprotected bucket
 _PROTECTED_ONLY = frozenset({ALG, CRIT, CONTENT_TYPE, KID, TYP})
-_REFUSED_LABELS = {CRIT: "crit", X5BAG: "x5bag", X5CHAIN: "x5chain", X5T: "x5t", X5U: "x5u"}
+_REFUSED_LABELS = {CRIT: "crit", X5BAG: "x5bag", X5CHAIN: "x5chain", X5U: "x5u"}
 
 
 @dataclass(frozen=True)
