@@ -475,19 +475,28 @@ _VALUE_KEYS = frozenset({"@context", "type", "@type"})
 
 
 def shape_fingerprint(value: Any) -> Any:
-    """A hashable description of everything JSON-LD term definitions depend on."""
-    if isinstance(value, dict):
+    """A hashable description of everything JSON-LD term definitions depend on.
+
+    Member order is kept (a reordered document is merely a cache miss), which keeps this
+    walk cheap: it runs on every JWT / COSE credential issued or verified.
+    """
+    kind = type(value)
+    if kind is dict:
         return tuple(
             (key, _freeze(item) if key in _VALUE_KEYS else shape_fingerprint(item))
-            for key, item in sorted(value.items())
+            for key, item in value.items()
         )
-    if isinstance(value, list):
-        return ("[", *(shape_fingerprint(item) for item in value))
-    return type(value).__name__
+    if kind is list:
+        return ("[", *map(shape_fingerprint, value))
+    return kind
 
 
 def _freeze(value: Any) -> Any:
-    return _json.dumps(value)
+    if type(value) is list:
+        return tuple(map(_freeze, value))
+    if type(value) is dict:
+        return tuple((key, _freeze(item)) for key, item in value.items())
+    return value
 
 
 def strict_expand_once(document: dict[str, Any], *, loader: Any) -> None:
