@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,11 @@ _XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
 _MAX_SHAPES = 256
 _MAX_VARIANTS_PER_SHAPE = 64
 _PYLD_ONLY = object()
+# pyld's own test for an absolute IRI (jsonld._is_absolute_iri), compiled once
+_ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
+
+
+_KIND_BY_TYPE = {str: "s", int: "i", float: "f", bool: "b", type(None): "n"}
 
 
 def _kind(value: Any) -> str:
@@ -82,19 +88,32 @@ def describe(document: Any, steering_keys: frozenset[str]) -> tuple[Any, list[An
 
 
 def _describe(value: Any, steering: frozenset[str], leaves: list[Any]) -> Any:
+    kind = _KIND_BY_TYPE.get(type(value))
+    if kind is not None:
+        leaves.append(value)
+        return kind
     if isinstance(value, dict):
         members = []
         for key in sorted(value):
             item = value[key]
-            if key in steering or key.startswith("@"):
-                members.append((key, "=" + json.dumps(item, sort_keys=True, ensure_ascii=False)))
+            if key in steering or key[:1] == "@":
+                members.append((key, ("=", _freeze(item))))
             else:
                 members.append((key, _describe(item, steering, leaves)))
         return tuple(members)
     if isinstance(value, list):
-        return ("[", *(_describe(item, steering, leaves) for item in value))
+        return ("[", *[_describe(item, steering, leaves) for item in value])
     leaves.append(value)
     return _kind(value)
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable copy of a steering value (kinds kept apart: 1, 1.0 and True differ)."""
+    if type(value) is str:
+        return value
+    if isinstance(value, list) and all(type(item) is str for item in value):
+        return ("[s", *value)  # the usual type list
+    return ("json", json.dumps(value, sort_keys=True, ensure_ascii=False))
 
 
 def _substitute(value: Any, steering: frozenset[str], keep: frozenset[int],
@@ -225,7 +244,7 @@ class TemplateCache:
         terms = self.prefix_terms if prefix_terms is None else prefix_terms
         if not isinstance(value, str) or value.startswith("_:") or value in terms:
             return False
-        if not jsonld._is_absolute_iri(value):
+        if not _ABSOLUTE_IRI.match(value):
             return False
         prefix, suffix = value.split(":", 1)
         return suffix.startswith("//") or prefix not in terms
