@@ -743,3 +743,24 @@ def test_text_is_signed_exactly_as_given_never_renormalised(issuer, resolver):
     credential["credentialSubject"]["name"] = decomposed
     result = jose.verify_vc_jwt(jose.sign_vc_jwt(credential, pair, kid=kid), resolver=resolver)
     assert result.credential["credentialSubject"]["name"] == decomposed
+
+
+def test_error_messages_cut_hostile_values_short(issuer, resolver):
+    pair, _ = issuer
+    flood = "x" * 100_000
+    token = forge(vc_header(pair, flood), credential_for(pair.did_key), pair)
+    with pytest.raises(MalformedDocumentError, match="kid") as info:
+        jose.verify_vc_jwt(token, resolver=resolver)
+    assert len(str(info.value)) < 300
+    token = forge(vc_header(pair, "did:key:z#k", alg=flood), credential_for(pair.did_key), pair)
+    with pytest.raises(UnsupportedAlgorithm) as info:
+        jose.verify_vc_jwt(token, resolver=resolver)
+    assert len(str(info.value)) < 300
+
+
+def test_verify_vc_jwt_allow_list_can_be_narrowed(issuer, resolver):
+    pair, kid = issuer
+    token = jose.sign_vc_jwt(credential_for(pair.did_key), pair, kid=kid)
+    assert jose.verify_vc_jwt(token, resolver=resolver, allowed_algs={pair.key_type.jws_alg})
+    with pytest.raises(UnsupportedAlgorithm, match="allow-list"):
+        jose.verify_vc_jwt(token, resolver=resolver, allowed_algs={"RS256"})

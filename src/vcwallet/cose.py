@@ -24,6 +24,7 @@ import cbor2
 from . import _json
 from .errors import MalformedDocumentError, ProofPurposeError, UnsupportedAlgorithm
 from .jose import (
+    _show,
     check_credential_shape,
     check_kid_owner,
     key_algorithm,
@@ -202,7 +203,7 @@ def _header_alg(protected: Mapping[Any, Any]) -> str:
     # an int test first: a CBOR array or map here is unhashable and would crash a dict lookup
     if not isinstance(alg, int) or isinstance(alg, bool) or alg not in COSE_ALGS:
         raise UnsupportedAlgorithm(
-            f"COSE alg {alg!r} is not in the allow-list {sorted(COSE_ALGS)} (EdDSA, ES256)"
+            f"COSE alg {_show(alg)} is not in the allow-list {sorted(COSE_ALGS)} (EdDSA, ES256)"
         )
     return COSE_ALGS[alg]
 
@@ -222,10 +223,10 @@ def _header_kid(protected: Mapping[Any, Any]) -> str:
 def _check_types(protected: Mapping[Any, Any]) -> None:
     typ = protected.get(TYP)
     if typ != TYP_VC_COSE:
-        raise MalformedDocumentError(f"COSE typ (16) {typ!r} is not {TYP_VC_COSE!r}")
+        raise MalformedDocumentError(f"COSE typ (16) {_show(typ)} is not {TYP_VC_COSE!r}")
     if CONTENT_TYPE in protected and protected[CONTENT_TYPE] != CONTENT_TYPE_VC:
         raise MalformedDocumentError(
-            f"COSE content type (3) {protected[CONTENT_TYPE]!r} is not {CONTENT_TYPE_VC!r}"
+            f"COSE content type (3) {_show(protected[CONTENT_TYPE])} is not {CONTENT_TYPE_VC!r}"
         )
 
 

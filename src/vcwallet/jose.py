@@ -105,6 +105,12 @@ _VerifyKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPubli
 # -- base64url and JSON ----------------------------------------------------------------
 
 
+def _show(value: Any, limit: int = 120) -> str:
+    """``repr`` of an untrusted value, cut short so a hostile token cannot flood the logs."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "...'"
+
+
 def b64url_encode(data: bytes) -> str:
     """Unpadded base64url (RFC 7515 section 2)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
@@ -234,7 +240,7 @@ def public_key_from_jwk(jwk: Mapping[str, Any]) -> _VerifyKey:
     if not isinstance(jwk, Mapping):
         raise MalformedDocumentError("JWK must be a JSON object")
     if jwk.get("use", "sig") != "sig":
-        raise MalformedDocumentError(f"JWK use {jwk.get('use')!r} is not 'sig'")
+        raise MalformedDocumentError(f"JWK use {_show(jwk.get('use'))} is not 'sig'")
     if jwk.get("kty") == "RSA":
         return _rsa_from_jwk(jwk)
     return PublicKey.from_jwk(dict(jwk)).key
@@ -252,7 +258,7 @@ def key_algorithm(jwk_or_key: Any) -> tuple[_VerifyKey, str]:
     key, alg = _typed_key(key, jwk_or_key)
     if jwk_alg is not None and jwk_alg != alg:
         # RFC 7517 4.4: a JWK that names its algorithm may be used with that one only
-        raise UnsupportedAlgorithm(f"JWK is for alg {jwk_alg!r}, not {alg!r}")
+        raise UnsupportedAlgorithm(f"JWK is for alg {_show(jwk_alg)}, not {alg!r}")
     return key, alg
 
 
@@ -308,10 +314,10 @@ def _check_alg(header: Mapping[str, Any], allowed: frozenset[str]) -> str:
         raise UnsupportedAlgorithm("alg 'none' (an unsecured JWS) is not accepted")
     if alg.upper().startswith("HS"):
         raise UnsupportedAlgorithm(
-            f"alg {alg!r} is not accepted: an HMAC secret cannot identify an issuer"
+            f"alg {_show(alg)} is not accepted: an HMAC secret cannot identify an issuer"
         )
     if alg not in allowed:
-        raise UnsupportedAlgorithm(f"alg {alg!r} is not in the allow-list {sorted(allowed)}")
+        raise UnsupportedAlgorithm(f"alg {_show(alg)} is not in the allow-list {sorted(allowed)}")
     return alg
 
 
@@ -321,7 +327,7 @@ def _check_typ(header: Mapping[str, Any], expected_typ: str) -> None:
         raise MalformedDocumentError(f"JWS header has no 'typ' (expected {expected_typ!r})")
     if _media_type(typ) != _media_type(expected_typ):
         raise MalformedDocumentError(
-            f"token typ {typ!r} is not {expected_typ!r}: refusing to read it as one"
+            f"token typ {_show(typ)} is not {expected_typ!r}: refusing to read it as one"
         )
 
 
@@ -363,7 +369,9 @@ def _verify_parts(
     _check_header_params(header)
     key, key_alg = key_algorithm(jwk_or_key)
     if alg != key_alg:
-        raise UnsupportedAlgorithm(f"header alg {alg!r} does not fit the key (a {key_alg} key)")
+        raise UnsupportedAlgorithm(
+            f"header alg {_show(alg)} does not fit the key (a {key_alg} key)"
+        )
     if not _B64URL.fullmatch(payload_b64):
         raise MalformedDocumentError("JWS payload is not canonical base64url")
     signature = b64url_decode(signature_b64, what="JWS signature")
@@ -408,11 +416,11 @@ def kid_did(kid: Any) -> str:
     """The DID of an absolute DID URL with a fragment (``did:web:x#key-1`` -> ``did:web:x``)."""
     if not isinstance(kid, str) or not kid.startswith("did:") or "#" not in kid:
         raise MalformedDocumentError(
-            f"kid {kid!r} must be an absolute DID URL with a fragment (did:...#...)"
+            f"kid {_show(kid)} must be an absolute DID URL with a fragment (did:...#...)"
         )
     did = kid.split("#", 1)[0].split("?", 1)[0].split("/", 1)[0]
     if did.count(":") < 2 or not kid.split("#", 1)[1]:
-        raise MalformedDocumentError(f"kid {kid!r} is not a DID URL with a fragment")
+        raise MalformedDocumentError(f"kid {_show(kid)} is not a DID URL with a fragment")
     return did
 
 
@@ -422,7 +430,8 @@ def check_kid_owner(kid: str, credential: Mapping[str, Any]) -> str:
     did = kid_did(kid)
     if did != issuer:
         raise ProofPurposeError(
-            f"signing key {kid!r} belongs to {did!r}, not to the credential's issuer {issuer!r}"
+            f"signing key {_show(kid)} belongs to {_show(did)}, not to the credential's issuer "
+            f"{_show(issuer)}"
         )
     return issuer
 
@@ -448,9 +457,11 @@ def _date_seconds(value: Any, name: str) -> float:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise MalformedDocumentError(f"credential {name!r} is not a date-time: {value!r}") from None
+        raise MalformedDocumentError(
+            f"credential {name!r} is not a date-time: {_show(value)}"
+        ) from None
     if parsed.tzinfo is None:
-        raise MalformedDocumentError(f"credential {name!r} has no time zone: {value!r}")
+        raise MalformedDocumentError(f"credential {name!r} has no time zone: {_show(value)}")
     return parsed.timestamp()
 
 
@@ -458,7 +469,7 @@ def _check_registered_claims(payload: Mapping[str, Any], issuer: str) -> None:
     """Registered claims, when present, must say what the credential says."""
     if "iss" in payload and payload["iss"] != issuer:
         raise ProofPurposeError(
-            f"JWT iss {payload['iss']!r} is not the credential's issuer {issuer!r}"
+            f"JWT iss {_show(payload['iss'])} is not the credential's issuer {_show(issuer)}"
         )
     if "jti" in payload and payload["jti"] != payload.get("id"):
         raise MalformedDocumentError("JWT jti does not match the credential id")
@@ -572,27 +583,31 @@ def sign_vc_jwt(credential: Mapping[str, Any], signer: Signer, *, kid: str) -> s
     return sign_jws(credential, signer, header=header)
 
 
-def verify_vc_jwt(token: str, *, resolver: Any) -> VerifiedJwt:
+def verify_vc_jwt(
+    token: str, *, resolver: Any, allowed_algs: Iterable[str] = VERIFY_ALGS
+) -> VerifiedJwt:
     """Verify a vc+jwt: typ, algorithm, the issuer's assertionMethod key, signature, issuer.
 
     The key is looked up only through ``resolver.verification_method(kid,
     "assertionMethod")`` (wrap the resolver in :class:`CachingResolver` on hot paths);
-    dates and status are for the caller to check.
+    dates and status are for the caller to check. ``allowed_algs`` may narrow the
+    allow-list (a verifier that refuses RS256, say).
     """
+    allowed = _allowed(allowed_algs)
     parts = _split(token)
     header = _json_object(parts[0], "JWS header")
     _check_typ(header, VC_JWT_TYP)
     cty = header.get("cty", VC_JWT_CTY)
     if not isinstance(cty, str) or _media_type(cty) != VC_JWT_CTY:
-        raise MalformedDocumentError(f"vc+jwt cty {header['cty']!r} is not 'vc'")
+        raise MalformedDocumentError(f"vc+jwt cty {_show(cty)} is not 'vc'")
     kid = header.get("kid")
     kid_did(kid)
     if not isinstance(kid, str):  # kid_did has refused it already; this narrows the type
         raise MalformedDocumentError("kid must be a string")
-    _check_alg(header, VERIFY_ALGS)
+    _check_alg(header, allowed)
     _check_header_params(header)
     method, key = lookup_assertion_key(resolver, kid)
-    header, payload = _verify_parts(parts, key, VC_JWT_TYP, VERIFY_ALGS, header)
+    header, payload = _verify_parts(parts, key, VC_JWT_TYP, allowed, header)
     check_credential_shape(payload)
     issuer = check_kid_owner(kid, payload)
     _check_registered_claims(payload, issuer)
