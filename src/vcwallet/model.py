@@ -98,6 +98,51 @@ class CredentialResult:
         }
 
 
+@dataclass(frozen=True)
+class PresentationResult:
+    """What :func:`vcwallet.presentations.verify_presentation` found.
+
+    ``checks`` are the presentation's own (holder proof, challenge, domain, holder
+    binding); ``credentials`` holds one :class:`CredentialResult` per embedded credential.
+    ``verified`` is true only when every presentation check holds and every credential
+    verified.
+    """
+
+    verified: bool
+    format: str
+    holder: str | None
+    checks: tuple[Check, ...]
+    credentials: tuple[CredentialResult, ...] = ()
+    verification_method: str | None = None
+
+    @property
+    def failures(self) -> tuple[Check, ...]:
+        """Failed checks of the presentation and of each credential (the latter prefixed)."""
+        own = tuple(c for c in self.checks if c.status is Status.FAILED)
+        inner = tuple(
+            Check(f"credential[{i}].{c.name}", c.status, c.reason, c.required)
+            for i, result in enumerate(self.credentials)
+            for c in result.failures
+        )
+        return own + inner
+
+    def check(self, name: str) -> Check:
+        for item in self.checks:
+            if item.name == name:
+                return item
+        raise KeyError(name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verified": self.verified,
+            "format": self.format,
+            "holder": self.holder,
+            "verificationMethod": self.verification_method,
+            "checks": [c.to_json() for c in self.checks],
+            "credentials": [c.to_json() for c in self.credentials],
+        }
+
+
 def issuer_id(credential: dict[str, Any]) -> str | None:
     """The issuer's identifier: ``issuer`` as a string, or ``issuer.id``."""
     issuer = credential.get("issuer")
