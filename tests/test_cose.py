@@ -473,3 +473,28 @@ def test_a_thumbprint_hint_is_ignored_not_trusted(issuer, resolver):
     credential = credential_for(pair.did_key)
     data = resign(pair, vc_protected(pair, kid), credential, unprotected={34: [-16, b"\x00" * 32]})
     assert cose.verify_vc_cose(data, resolver=resolver).credential == credential
+
+
+def test_random_mutations_raise_only_vcwallet_errors(resolver):
+    import random
+
+    from vcwallet.errors import VcwalletError
+
+    rng = random.Random(20261121)
+    pair = KeyPair.generate(KeyType.ED25519)
+    data = cose.sign_vc_cose(credential_for(pair.did_key), pair, kid=did_key_url(pair.public_key))
+    for _ in range(400):
+        mutated = bytearray(data)
+        for _ in range(rng.randint(1, 3)):
+            position = rng.randrange(len(mutated))
+            action = rng.random()
+            if action < 0.6:
+                mutated[position] = rng.randrange(256)
+            elif action < 0.8:
+                del mutated[position]
+            else:
+                mutated.insert(position, rng.randrange(256))
+        if bytes(mutated) == data:
+            continue
+        with pytest.raises(VcwalletError):
+            cose.verify_vc_cose(bytes(mutated), resolver=resolver)

@@ -764,3 +764,30 @@ def test_verify_vc_jwt_allow_list_can_be_narrowed(issuer, resolver):
     assert jose.verify_vc_jwt(token, resolver=resolver, allowed_algs={pair.key_type.jws_alg})
     with pytest.raises(UnsupportedAlgorithm, match="allow-list"):
         jose.verify_vc_jwt(token, resolver=resolver, allowed_algs={"RS256"})
+
+
+def test_random_mutations_raise_only_vcwallet_errors(resolver):
+    import random
+
+    from vcwallet.errors import VcwalletError
+
+    rng = random.Random(20261121)
+    pair = KeyPair.generate(KeyType.P256)
+    token = jose.sign_vc_jwt(credential_for(pair.did_key), pair, kid=did_key_url(pair.public_key))
+    alphabet = ALPHABET + ".=+/ ~\x00é"
+    for _ in range(400):
+        chars = list(token)
+        for _ in range(rng.randint(1, 3)):
+            position = rng.randrange(len(chars))
+            action = rng.random()
+            if action < 0.6:
+                chars[position] = rng.choice(alphabet)
+            elif action < 0.8:
+                del chars[position]
+            else:
+                chars.insert(position, rng.choice(alphabet))
+        mutated = "".join(chars)
+        if mutated == token:
+            continue
+        with pytest.raises(VcwalletError):
+            jose.verify_vc_jwt(mutated, resolver=resolver)
