@@ -565,3 +565,17 @@ def test_one_loader_shared_by_threads():
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda document: canonize(document, loader=shared), documents_))
     assert results == expected
+
+
+def test_validate_gives_expands_verdict():
+    loader = DocumentLoader()
+    good = _credential()
+    for _ in range(2):
+        assert documents.validate(good, loader=loader) is None
+    bad = _credential()
+    bad["credentialSubject"]["degre"] = "typo"
+    for _ in range(2):
+        with pytest.raises(UndefinedTermError):
+            documents.validate(bad, loader=loader)
+        with pytest.raises(UndefinedTermError):
+            expand(bad, loader=loader)

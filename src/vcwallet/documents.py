@@ -222,6 +222,15 @@ def expand(document: dict[str, Any], *, loader: DocumentLoader | None = None) ->
     return expanded
 
 
+def validate(document: dict[str, Any], *, loader: DocumentLoader | None = None) -> None:
+    """Raise what :func:`expand` raises, or return None; fast for a shape seen before.
+
+    For callers that only need the strictness verdict (not the expanded form): it runs
+    :func:`canonize`, which uses the loader's shape templates.
+    """
+    canonize(document, loader=loader)
+
+
 def _processor() -> jsonld.JsonLdProcessor:
     return jsonld.JsonLdProcessor(on_property_dropped=_property_dropped)
 
@@ -509,4 +518,5 @@ __all__ = [
     "canonize_nquads",
     "default_loader",
     "expand",
+    "validate",
 ]
