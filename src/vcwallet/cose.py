@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import cbor2
@@ -48,7 +49,7 @@ __all__ = [
 COSE_SIGN1_TAG = 18
 ALG, CRIT, CONTENT_TYPE, KID, TYP = 1, 2, 3, 4, 16
 X5BAG, X5CHAIN, X5U = 32, 33, 35  # x5t (34) is only a thumbprint hint: ignored
-COSE_ALGS = {-8: "EdDSA", -7: "ES256"}
+COSE_ALGS: Mapping[int, str] = MappingProxyType({-8: "EdDSA", -7: "ES256"})
 CONTENT_TYPE_VC = "application/vc"
 TYP_VC_COSE = "application/vc+cose"
 MAX_COSE_BYTES = 4 * 1024 * 1024
@@ -70,7 +71,7 @@ class VerifiedCose:
     """A vc+cose whose signature, key and issuer all check out."""
 
     credential: dict[str, Any]
-    protected: dict[int, Any]
+    protected: dict[Any, Any]
     verification_method: Any
 
 
