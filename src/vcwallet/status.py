@@ -937,7 +937,7 @@ def _check_entry(
     index = int(raw_index)
     found = _verified_list(url, label, fetched, **options)
     if isinstance(found, StatusResult):
-        return found
+        return StatusResult(label, found.outcome, found.reason, url, index)
     if issuer is None or found.issuer != issuer:
         return StatusResult(label, StatusOutcome.INVALID,
                             f"the status list is issued by {found.issuer}, not by the credential's "
