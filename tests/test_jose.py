@@ -223,8 +223,25 @@ def test_rs256_needs_a_2048_bit_key():
         jose.verify_jws(token, small.export_public(as_dict=True), expected_typ="vc+jwt")
 
 
-def test_rs256_cannot_be_used_for_signing(rsa_issuer):
+class RsaSigner:
+    """An RSA signer: verifiable RS256 is read, never produced."""
+
+    key_type = "rsa"
+
+    def __init__(self) -> None:
+        self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def sign(self, data: bytes) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        return self.private.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def test_rs256_is_verified_but_never_signed():
     assert "RS256" not in jose.SIGNING_ALGS and "RS256" in jose.VERIFY_ALGS
+    with pytest.raises(ValueError):
+        jose.sign_jws({"a": 1}, RsaSigner(), header={"typ": "vc+jwt"})  # type: ignore[arg-type]
 
 
 # -- algorithm refusals --------------------------------------------------------------------
@@ -464,11 +481,14 @@ def test_unverified_peeks(issuer):
     token = jose.sign_vc_jwt(credential_for(pair.did_key), pair, kid=kid)
     assert jose.unverified_header(token)["kid"] == kid
     assert jose.unverified_payload(token)["issuer"]["name"] == ISSUER_NAME
-    for bad in ("a.b", "!!.e30.x", "e30.!!.x"):
+    for peek, bad in (
+        (jose.unverified_header, "a.b"),
+        (jose.unverified_header, "!!.e30.x"),
+        (jose.unverified_payload, "e30.!!.x"),
+        (jose.unverified_payload, "e30.W10.x"),  # payload [] is not an object
+    ):
         with pytest.raises(MalformedDocumentError):
-            jose.unverified_header(bad) if bad.startswith(
-                "!"
-            ) or bad == "a.b" else jose.unverified_payload(bad)
+            peek(bad)
 
 
 # -- signature checks ----------------------------------------------------------------------
