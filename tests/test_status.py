@@ -354,6 +354,16 @@ def test_unknown_credentials_and_lists_raise_status_list_error(registry, store):
     assert registry.list_id_for_url(BASE + "/1") == "1"
 
 
+def test_unusable_store_files_raise_status_list_error(tmp_path):
+    with pytest.raises(StatusListError) as caught:
+        st.SqliteStatusStore(tmp_path / "missing-dir" / "s.db")
+    assert caught.value.reason == "store"
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not an SQLite database" * 100)
+    with pytest.raises(StatusListError):
+        st.SqliteStatusStore(junk)
+
+
 def test_a_closed_store_raises_status_list_error(tmp_path):
     store = st.SqliteStatusStore(tmp_path / "s.db")
     store.close()
@@ -392,8 +402,10 @@ def test_list_credential_is_signed_and_spec_shaped(registry, issuer_key):
     assert signed["id"] == BASE + "/1"
     assert signed["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
     assert signed["issuer"] == issuer_key.did_key
-    assert (signed["validFrom"], signed["validUntil"]) == ("2026-11-21T12:00:00Z",
+    # validFrom is backdated for verifiers whose clocks run behind
+    assert (signed["validFrom"], signed["validUntil"]) == ("2026-11-21T11:59:00Z",
                                                           "2026-11-21T12:10:00Z")
+    assert verify_credential(signed, now=NOW - timedelta(seconds=59)).verified
     subject = signed["credentialSubject"]
     assert subject["id"] == BASE + "/1#list"
     assert subject["type"] == "BitstringStatusList"
@@ -421,7 +433,7 @@ def test_signed_copies_are_reused_until_the_list_changes_or_half_their_validity(
     first = registry.list_credential("1", signer=issuer_key, now=NOW)
     assert registry.list_credential("1", signer=issuer_key, now=NOW + timedelta(minutes=4)) is first
     later = registry.list_credential("1", signer=issuer_key, now=NOW + timedelta(minutes=6))
-    assert later is not first and later["validFrom"] == "2026-11-21T12:06:00Z"
+    assert later is not first and later["validUntil"] == "2026-11-21T12:16:00Z"
     registry.revoke("urn:a")
     changed = registry.list_credential("1", signer=issuer_key, now=NOW + timedelta(minutes=6))
     assert changed is not later

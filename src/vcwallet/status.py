@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import enum
 import gzip
 import re
@@ -29,7 +30,7 @@ import secrets
 import sqlite3
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,6 +57,7 @@ from .model import (
 
 __all__ = [
     "DEFAULT_MAX_ENTRIES",
+    "LIST_CLOCK_SKEW",
     "STATUS_LIST_MIN_ENTRIES",
     "Allocation",
     "SqliteStatusStore",
@@ -81,6 +83,9 @@ DEFAULT_MAX_ENTRIES = 2**26  # 8 MiB decompressed: the most a verifier will infl
 DEFAULT_MAX_FILL = 0.5  # open a new list once half the indexes are taken
 DEFAULT_VALID_FOR = timedelta(minutes=10)
 DEFAULT_TTL = timedelta(minutes=5)  # the spec's default ttl (300000 ms)
+# validFrom is backdated this much, so a verifier whose clock runs a little behind the
+# issuer's does not read a fresh list as "not yet valid" (and so "status unknown").
+LIST_CLOCK_SKEW = timedelta(minutes=1)
 _MAX_PICKS = 64  # at most half full: the chance of 64 collisions in a row is 2**-64
 _ENTRY_TYPE = "BitstringStatusListEntry"
 _LIST_TYPE = "BitstringStatusList"
@@ -283,13 +288,20 @@ class SqliteStatusStore:
     def __init__(self, path: str | Path, *, timeout: float = 10.0) -> None:
         self._path = Path(path)
         self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = sqlite3.connect(
-            self._path, timeout=timeout, isolation_level=None, check_same_thread=False
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(_SCHEMA)
+        self._db: sqlite3.Connection | None = None
+        with self._sql_errors():
+            db = sqlite3.connect(
+                self._path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=FULL")  # a committed revocation is on disk
+                db.execute("PRAGMA foreign_keys=ON")
+                db.executescript(_SCHEMA)
+            except sqlite3.Error:
+                db.close()
+                raise
+        self._db = db
 
     def __repr__(self) -> str:
         return f"SqliteStatusStore({str(self._path)!r})"
@@ -311,8 +323,19 @@ class SqliteStatusStore:
             raise StatusListError("the status store is closed", reason="closed")
         return self._db
 
+    @contextlib.contextmanager
+    def _sql_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StatusListError(f"status store {self._path}: {exc}", reason="store") from exc
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock, self._sql_errors():
+            return self._conn().execute(sql, params).fetchall()
+
     def _write(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
-        with self._lock:
+        with self._lock, self._sql_errors():
             db = self._conn()
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -389,21 +412,19 @@ class SqliteStatusStore:
         return Allocation(credential_id, purpose, str(list_key), index)
 
     def allocations(self, credential_id: str) -> list[Allocation]:
-        with self._lock:
-            rows = self._conn().execute(
-                "SELECT purpose, list_id, idx FROM status_allocations WHERE credential_id = ? "
-                "ORDER BY purpose",
-                (credential_id,),
-            ).fetchall()
+        rows = self._read(
+            "SELECT purpose, list_id, idx FROM status_allocations WHERE credential_id = ? "
+            "ORDER BY purpose",
+            (credential_id,),
+        )
         return [Allocation(credential_id, StatusPurpose(p), str(k), i) for p, k, i in rows]
 
     def bit(self, list_id: str, index: int) -> bool:
         key = _list_key(list_id)
-        with self._lock:
-            row = self._conn().execute(
-                "SELECT substr(bits, ?, 1), size FROM status_lists WHERE id = ?",
-                (index // 8 + 1, key),
-            ).fetchone()
+        rows = self._read(
+            "SELECT substr(bits, ?, 1), size FROM status_lists WHERE id = ?", (index // 8 + 1, key)
+        )
+        row = rows[0] if rows else None
         if row is None:
             raise StatusListError(f"no status list {list_id!r}", reason="unknown")
         if not 0 <= index < row[1]:
@@ -442,23 +463,21 @@ class SqliteStatusStore:
 
     def load_list(self, list_id: str) -> StoredList:
         key = _list_key(list_id)
-        with self._lock:
-            row = self._conn().execute(
-                "SELECT purpose, size, bits, version, allocated FROM status_lists WHERE id = ?",
-                (key,),
-            ).fetchone()
+        rows = self._read(
+            "SELECT purpose, size, bits, version, allocated FROM status_lists WHERE id = ?", (key,)
+        )
+        row = rows[0] if rows else None
         if row is None:
             raise StatusListError(f"no status list {list_id!r}", reason="unknown")
         return StoredList(str(key), StatusPurpose(row[0]), row[1], bytes(row[2]), row[3], row[4])
 
     def list_ids(self, purpose: StatusPurpose | None = None) -> list[str]:
-        with self._lock:
-            if purpose is None:
-                rows = self._conn().execute("SELECT id FROM status_lists ORDER BY id").fetchall()
-            else:
-                rows = self._conn().execute(
-                    "SELECT id FROM status_lists WHERE purpose = ? ORDER BY id", (purpose.value,)
-                ).fetchall()
+        if purpose is None:
+            rows = self._read("SELECT id FROM status_lists ORDER BY id")
+        else:
+            rows = self._read(
+                "SELECT id FROM status_lists WHERE purpose = ? ORDER BY id", (purpose.value,)
+            )
         return [str(r[0]) for r in rows]
 
 
@@ -616,7 +635,7 @@ class StatusRegistry:
             "id": url,
             "type": ["VerifiableCredential", _LIST_CREDENTIAL_TYPE],
             "issuer": self.issuer,
-            "validFrom": format_datetime(start),
+            "validFrom": format_datetime(start - LIST_CLOCK_SKEW),
             "validUntil": format_datetime(start + valid_for),
             "credentialSubject": {
                 "id": f"{url}#list",
