@@ -133,3 +133,25 @@ def test_edited_disclosure_or_key_bound_sd_jwt_is_refused(wallet: Wallet) -> Non
     with pytest.raises(CredentialRefused, match="presentation"):
         wallet.add(presented, now=NOW)
     assert len(wallet) == 0
+
+
+def test_the_wallet_answers_a_request_with_a_bound_presentation(wallet: Wallet) -> None:
+    presentations = pytest.importorskip("vcwallet.presentations")
+    wallet.add(issue("di-eddsa", ED_ISSUER, wallet.holder_did).data, now=NOW)
+    transcript = wallet.add(sd_jwt(wallet.holder), now=NOW)
+    request = {"dcql_query": {"credentials": [
+        {"id": "gpa", "format": "dc+sd-jwt", "meta": {"vct_values": [VCT]},
+         "claims": [{"path": ["credentialSubject", "gpa"]}]},
+        {"id": "degree", "format": "ldp_vc", "meta": {"type_values": [["OpenBadgeCredential"]]},
+         "claims": [{"path": ["credentialSubject", "achievement", "achievementType"],
+                     "values": ["BachelorDegree"]}]},
+    ]}}
+    answer = wallet.present(request, challenge="c-123", domain="hr.example", now=NOW)
+    assert transcript.key in answer.credential_keys and len(answer.credential_keys) == 2
+    assert "2001-03-04" not in json.dumps(answer.presentation)  # birth date not disclosed
+    good = presentations.verify_presentation(answer.presentation, challenge="c-123",
+                                             domain="hr.example", now=NOW)
+    assert good.verified, [c for c in good.checks if c.status.value == "failed"]
+    replay = presentations.verify_presentation(answer.presentation, challenge="other",
+                                               domain="hr.example", now=NOW)
+    assert not replay.verified
