@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -36,7 +37,7 @@ def passphrase_from_env(required: bool = False, prompt: str = "Passphrase") -> s
     if value:
         return value
     if required:
-        if not click.get_text_stream("stdin").isatty():
+        if sys.stdin is None or not sys.stdin.isatty():  # click.get_text_stream is deprecated
             raise CliFailure(EXIT_USAGE, f"a passphrase is needed: set {PASSPHRASE_ENV}")
         return str(click.prompt(prompt, hide_input=True))
     return None

@@ -66,21 +66,33 @@ def static_resolver_from_files(paths: tuple[str, ...]) -> Any:
 @click.option("--subject", required=True, type=click.Path(dir_okay=False),
               help="JSON file with the type's subject fields (see examples/).")
 @click.option("--key", "keyfile", required=True, type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(ISSUE_FORMATS), default="di-eddsa",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice((*ISSUE_FORMATS, "sd-jwt")),
+              default="di-eddsa", show_default=True)
+@click.option("--disclosable", help="sd-jwt: comma-separated claim paths the holder may "
+              "withhold, e.g. credentialSubject.gpa,credentialSubject.courses[*].grade")
 @click.option("--issuer", help="Issuer DID (default: the key's did:key).")
 @click.option("--issuer-name", help="Issuer's display name (Profile name).")
 @click.option("--holder", help="The subject's DID (credentialSubject.id).")
 @click.option("--valid-until", help="ISO 8601 date or time.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
-def issue_command(type_name: str, subject: str, keyfile: str, fmt: str, issuer: str | None,
-                  issuer_name: str | None, holder: str | None, valid_until: str | None,
-                  out: str) -> None:
+def issue_command(type_name: str, subject: str, keyfile: str, fmt: str,
+                  disclosable: str | None, issuer: str | None, issuer_name: str | None,
+                  holder: str | None, valid_until: str | None, out: str) -> None:
     """Issue a credential of TYPE for the subject in SUBJECT, signed with KEY."""
+    if disclosable is not None and fmt != "sd-jwt":
+        raise CliFailure(EXIT_USAGE, "--disclosable goes with --format sd-jwt")
     pair = KeyPair.load(keyfile, passphrase=passphrase_from_env())
     subject_data = read_json_file(subject)
     if not isinstance(subject_data, dict):
         raise CliFailure(EXIT_USAGE, f"{subject}: the subject must be a JSON object")
+    until = parse_time(valid_until, "--valid-until") if valid_until else None
+    if fmt == "sd-jwt":
+        paths = [p.strip() for p in (disclosable or "").split(",") if p.strip()]
+        token = issue_sd_jwt_vc(type_name, subject_data, pair, disclosable=paths, issuer=issuer,
+                                issuer_name=issuer_name, holder=holder, valid_until=until)
+        write_output(out, (token + "\n").encode("ascii"))
+        click.echo(f"issued {type_name} as sd-jwt ({len(paths)} disclosable paths) -> {out}")
+        return
     try:
         secured = issue(
             type_name,
@@ -90,12 +102,46 @@ def issue_command(type_name: str, subject: str, keyfile: str, fmt: str, issuer: 
             issuer=issuer,
             issuer_name=issuer_name,
             holder=holder,
-            valid_until=parse_time(valid_until, "--valid-until") if valid_until else None,
+            valid_until=until,
         )
     except ValueError as exc:
         raise CliFailure(EXIT_USAGE, str(exc)) from None
     write_output(out, secured.to_bytes())
     click.echo(f"issued {type_name} {secured.credential.get('id')} as {fmt} -> {out}")
+
+
+def issue_sd_jwt_vc(type_name: str, subject: dict[str, Any], pair: KeyPair, *,
+                    disclosable: list[str], issuer: str | None, issuer_name: str | None,
+                    holder: str | None, valid_until: datetime | None) -> str:
+    """An SD-JWT VC of one of our types: the VCDM credential's members as claims (``iss``
+    for its issuer, ``nbf`` / ``exp`` for its dates), ``cnf`` = the holder's did:key."""
+    from ..credential_types import credential_type
+    from ..credentials import default_issuer_name, default_verification_method
+    from ..keys import PublicKey
+    from ..sdjwt import issue_sd_jwt
+
+    issuer = issuer or pair.did_key
+    holder_jwk = None
+    if holder is not None:
+        if not holder.startswith("did:key:"):
+            raise CliFailure(EXIT_USAGE, "--holder must be a did:key for sd-jwt "
+                                         "(its key becomes the credential's cnf)")
+        holder_jwk = PublicKey.from_did_key(holder).to_jwk()
+    try:
+        kind = credential_type(type_name)
+        credential = kind.build(subject, issuer=issuer, holder=holder, valid_until=valid_until,
+                                issuer_name=issuer_name or default_issuer_name(subject, issuer))
+        claims = {k: v for k, v in credential.items() if k not in ("@context", "issuer")}
+        claims["nbf"] = int(parse_time(credential["validFrom"], "validFrom").timestamp())
+        if valid_until is not None:
+            claims["exp"] = int(valid_until.timestamp())
+        if holder is not None:
+            claims["sub"] = holder
+        return issue_sd_jwt(claims, pair, kid=default_verification_method(issuer, pair),
+                            disclosable=disclosable, holder_jwk=holder_jwk, issuer=issuer,
+                            vct=f"https://w3id.org/vcwallet/vct/{kind.name}")
+    except ValueError as exc:
+        raise CliFailure(EXIT_USAGE, str(exc)) from None
 
 
 @click.command("verify")
@@ -104,10 +150,18 @@ def issue_command(type_name: str, subject: str, keyfile: str, fmt: str, issuer: 
 @click.option("--json", "as_json", is_flag=True, help="Print the result object as JSON.")
 @click.option("--did-doc", "did_docs", multiple=True, type=click.Path(dir_okay=False),
               help="A DID document to trust for its DID (offline did:web); repeatable.")
-def verify_command(file: str, at: str | None, as_json: bool, did_docs: tuple[str, ...]) -> None:
-    """Verify a credential FILE (Data Integrity JSON, vc+jwt or vc+cose). Exit 0/1/2."""
+@click.option("--challenge", help="A presentation's expected challenge (nonce).")
+@click.option("--domain", help="A presentation's expected domain (audience).")
+def verify_command(file: str, at: str | None, as_json: bool, did_docs: tuple[str, ...],
+                   challenge: str | None, domain: str | None) -> None:
+    """Verify a credential FILE (Data Integrity JSON, vc+jwt or vc+cose) or a presentation
+    (with --challenge and --domain). Exit 0/1/2."""
+    from ..presentations import is_presentation
+
     data = read_bytes(file)
     now = parse_time(at, "--at") if at else None
+    if is_presentation(data):
+        verify_presentation_file(data, challenge, domain, did_docs, now, as_json)
     result = verify_credential(data, resolver=static_resolver_from_files(did_docs), now=now)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
@@ -116,14 +170,40 @@ def verify_command(file: str, at: str | None, as_json: bool, did_docs: tuple[str
     raise CliFailure(EXIT_OK if result.verified else EXIT_FAILED)
 
 
-def print_result(result: CredentialResult) -> None:
+def verify_presentation_file(data: bytes, challenge: str | None, domain: str | None,
+                             did_docs: tuple[str, ...], now: datetime | None,
+                             as_json: bool) -> None:
+    from ..presentations import verify_presentation
+
+    if not challenge or not domain:
+        raise CliFailure(EXIT_USAGE, "a presentation is verified with --challenge and --domain "
+                                     "(the values the verifier sent)")
+    result = verify_presentation(data, challenge=challenge, domain=domain, now=now,
+                                 resolver=static_resolver_from_files(did_docs))
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        verdict = "VERIFIED" if result.verified else "NOT VERIFIED"
+        click.echo(f"{verdict}: presentation ({result.format}) by {result.holder}")
+        for check in result.checks:
+            click.echo(f"  {_MARKS[check.status]} {check.name}: {check.reason}")
+        for index, credential in enumerate(result.credentials):
+            click.echo(f"  credential[{index}] ({credential.format}):")
+            print_result(credential, indent="    ")
+    raise CliFailure(EXIT_OK if result.verified else EXIT_FAILED)
+
+
+_MARKS = {Status.PASSED: "ok  ", Status.FAILED: "FAIL", Status.SKIPPED: "skip"}
+
+
+def print_result(result: CredentialResult, indent: str = "") -> None:
     verdict = "VERIFIED" if result.verified else "NOT VERIFIED"
-    click.echo(f"{verdict}: {result.summary or ', '.join(result.types) or 'credential'}")
+    what = result.summary or ", ".join(result.types) or "credential"
+    click.echo(f"{indent}{verdict}: {what}")
     if result.issuer:
-        click.echo(f"  issuer: {result.issuer}")
+        click.echo(f"{indent}  issuer: {result.issuer}")
     for check in result.checks:
-        mark = {Status.PASSED: "ok  ", Status.FAILED: "FAIL", Status.SKIPPED: "skip"}[check.status]
-        click.echo(f"  {mark} {check.name}: {check.reason}")
+        click.echo(f"{indent}  {_MARKS[check.status]} {check.name}: {check.reason}")
 
 
 @click.group("contexts")
