@@ -240,6 +240,16 @@ def test_a_receipt_for_another_credential_is_refused(wallet: Wallet,
                    LOG_KEY.public_key())  # type: ignore[union-attr]
 
 
+def test_one_credential_in_two_formats(wallet: Wallet) -> None:
+    claims = badge(wallet.holder_did)
+    as_jwt = wallet.add(sign_jwt(INSTITUTE, claims), now=NOW)
+    as_cose = wallet.add(sign_cose(INSTITUTE, claims), now=NOW)
+    assert as_jwt.key != as_cose.key and len(wallet) == 2
+    assert wallet.get(claims["id"]).key == as_jwt.key
+    wallet.remove(claims["id"])
+    assert wallet.get(claims["id"]).key == as_cose.key
+
+
 def test_cose_bytes_are_stored_as_bytes(wallet: Wallet) -> None:
     data = sign_cose(INSTITUTE, badge(wallet.holder_did))
     stored = wallet.add(data, now=NOW)

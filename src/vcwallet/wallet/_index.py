@@ -195,9 +195,15 @@ class Index:
                     del self._by_type[name]
         if entry.credential_id and self._by_id.get(entry.credential_id) == key:
             del self._by_id[entry.credential_id]
+            # the same credential may be held in another format too: let the id find it
+            other = next((e.key for e in self._entries.values()
+                          if e.credential_id == entry.credential_id), None)
+            if other is not None:
+                self._by_id[entry.credential_id] = other
 
     def resolve(self, key_or_id: str) -> CredentialEntry | None:
-        """By wallet key, else by the credential's own ``id``."""
+        """By wallet key, else by the credential's own ``id`` (the first held, when the
+        same credential is held in several formats)."""
         entry = self._entries.get(key_or_id)
         if entry is None and key_or_id in self._by_id:
             entry = self._entries.get(self._by_id[key_or_id])
