@@ -1,4 +1,4 @@
-"""documents.py: offline loader, strict expansion, bounded RDFC-1.0 against the W3C / 1EdTech vectors."""
+"""documents.py: offline loader, strict expansion, bounded RDFC-1.0; W3C / 1EdTech vectors."""
 
 from __future__ import annotations
 
@@ -29,8 +29,13 @@ def _read(path: Path) -> str:
 def _credential(**extra: object) -> dict:
     """A VCDM 2.0 credential whose terms are all defined inline (no @vocab anywhere)."""
     document = {
-        "@context": [V2, {"degree": "https://vc.example/vocab#degree",
-                          "Diploma": "https://vc.example/vocab#Diploma"}],
+        "@context": [
+            V2,
+            {
+                "degree": "https://vc.example/vocab#degree",
+                "Diploma": "https://vc.example/vocab#Diploma",
+            },
+        ],
         "id": "urn:uuid:0d2f6c5e-9c1c-4a8f-9a39-3b0b6a4a5a11",
         "type": ["VerifiableCredential", "Diploma"],
         "issuer": "did:example:university",
@@ -69,8 +74,13 @@ def test_loader_hands_out_copies():
 
 def test_extra_contexts_are_served_and_loaders_do_not_share_processed_contexts():
     url = "https://verifier.example/ctx/v1"
-    doc = {"@context": [V2, url], "type": ["VerifiableCredential"], "id": "urn:x:1",
-           "issuer": "did:example:i", "credentialSubject": {"id": "did:example:s", "score": 5}}
+    doc = {
+        "@context": [V2, url],
+        "type": ["VerifiableCredential"],
+        "id": "urn:x:1",
+        "issuer": "did:example:i",
+        "credentialSubject": {"id": "did:example:s", "score": 5},
+    }
     first = DocumentLoader({url: {"@context": {"score": "https://one.example/score"}}})
     second = DocumentLoader({url: {"@context": {"score": "https://two.example/score"}}})
     assert "https://one.example/score" in canonize(doc, loader=first)
@@ -133,8 +143,15 @@ def test_inline_vocab_is_refused_anywhere():
     with pytest.raises(UndefinedTermError):
         canonize(nested)
     scoped = _credential()
-    scoped["@context"] = [V2, {"degree": {"@id": "https://vc.example/vocab#degree",
-                                          "@context": {"@vocab": "https://catch.example/#"}}}]
+    scoped["@context"] = [
+        V2,
+        {
+            "degree": {
+                "@id": "https://vc.example/vocab#degree",
+                "@context": {"@vocab": "https://catch.example/#"},
+            }
+        },
+    ]
     with pytest.raises(UndefinedTermError):
         canonize(scoped)
 
@@ -205,8 +222,15 @@ def test_vc_di_eddsa_unsigned_input(vectors):
     assert canonize(unsigned) == expected
 
 
-@pytest.mark.parametrize("sub", ["ecdsa-rdfc-2019-p256", "ecdsa-rdfc-2019-p256/employ",
-                                 "ecdsa-rdfc-2019-p384", "ecdsa-rdfc-2019-p384/employ"])
+@pytest.mark.parametrize(
+    "sub",
+    [
+        "ecdsa-rdfc-2019-p256",
+        "ecdsa-rdfc-2019-p256/employ",
+        "ecdsa-rdfc-2019-p384",
+        "ecdsa-rdfc-2019-p384/employ",
+    ],
+)
 def test_vc_di_ecdsa_canonical_forms(vectors, sub):
     folder = vectors / "vc-di-ecdsa" / sub
     suffix = "ECDSAP384" if "p384" in sub else "ECDSAP256"
@@ -225,8 +249,12 @@ OB_CREDENTIAL = {
     "@context": [V2, "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
     "id": "http://example.com/credentials/3527",
     "type": ["VerifiableCredential", "OpenBadgeCredential"],
-    "issuer": {"id": "https://example.edu/issuers/565049", "type": ["Profile"],
-               "url": "https://www.imsglobal.org", "name": "Example Corp"},
+    "issuer": {
+        "id": "https://example.edu/issuers/565049",
+        "type": ["Profile"],
+        "url": "https://www.imsglobal.org",
+        "name": "Example Corp",
+    },
     "validFrom": "2010-01-01T00:00:00Z",
     "name": "Teamwork Badge",
     "credentialSubject": {
@@ -235,10 +263,12 @@ OB_CREDENTIAL = {
         "achievement": {
             "id": "https://example.com/achievements/21st-century-skills/teamwork",
             "type": ["Achievement"],
-            "criteria": {"narrative": "Team members are nominated for this badge by their peers "
-                                      "and recognized upon review by Example Corp management."},
+            "criteria": {
+                "narrative": "Team members are nominated for this badge by their peers "
+                "and recognized upon review by Example Corp management."
+            },
             "description": "This badge recognizes the development of the capacity to "
-                           "collaborate within a group environment.",
+            "collaborate within a group environment.",
             "name": "Teamwork",
         },
     },
@@ -268,28 +298,36 @@ def test_clr_2_proof_canonical_form(vectors):
 # https://purl.imsglobal.org/spec/ob/v3p0/extensions.json, which vcwallet does not bundle: the
 # test passes it as a verifier's extra context (its three terms, as published).
 OB_EXTENSIONS = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
-OB_EXTENSIONS_CONTEXT = {"@context": {
-    "id": "@id", "type": "@type",
-    "1EdTechJsonSchemaValidator2019":
-        "https://purl.imsglobal.org/spec/vccs/v1p0/context.json#1EdTechJsonSchemaValidator2019",
-    "1EdTechRevocationList": "https://purl.imsglobal.org/spec/vcrl/v1p0/context.json#1EdTechRevocationList",
-    "1EdTechCredentialRefresh":
-        "https://purl.imsglobal.org/spec/vccr/v1p0/context.json#1EdTechCredentialRefresh",
-}}
+OB_EXTENSIONS_CONTEXT = {
+    "@context": {
+        "id": "@id",
+        "type": "@type",
+        "1EdTechJsonSchemaValidator2019": "https://purl.imsglobal.org/spec/vccs/v1p0/context.json#1EdTechJsonSchemaValidator2019",
+        "1EdTechRevocationList": "https://purl.imsglobal.org/spec/vcrl/v1p0/context.json#1EdTechRevocationList",
+        "1EdTechCredentialRefresh": "https://purl.imsglobal.org/spec/vccr/v1p0/context.json#1EdTechCredentialRefresh",
+    }
+}
 
 
 def _clr_credential() -> dict:
     ob = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
     clr = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
-    issuer = {"id": "https://example.edu/issuers/565049", "type": "Profile", "name": "Example University"}
+    issuer = {
+        "id": "https://example.edu/issuers/565049",
+        "type": "Profile",
+        "name": "Example University",
+    }
 
     def achievement(uuid: str, number: int) -> dict:
-        return {"id": f"urn:uuid:{uuid}", "type": "Achievement",
-                "creator": {"id": "https://example.edu/issuers/565049", "type": "Profile"},
-                "name": f"Achievement {number}",
-                "criteria": {"id": f"https://example.edu/achievements/{uuid}/criteria"},
-                "description": f"Achievement {number}",
-                "image": {"id": "https://example.edu/achievements/sample.png", "type": "Image"}}
+        return {
+            "id": f"urn:uuid:{uuid}",
+            "type": "Achievement",
+            "creator": {"id": "https://example.edu/issuers/565049", "type": "Profile"},
+            "name": f"Achievement {number}",
+            "criteria": {"id": f"https://example.edu/achievements/{uuid}/criteria"},
+            "description": f"Achievement {number}",
+            "image": {"id": "https://example.edu/achievements/sample.png", "type": "Image"},
+        }
 
     first, second = "a7467ef6-56cb-11ec-bf63-0242ac130002", "dd887f0a-56cb-11ec-bf63-0242ac130002"
     schema = "https://purl.imsglobal.org/spec/{}/schema/json/{}_schema.json"
@@ -297,28 +335,55 @@ def _clr_credential() -> dict:
         "@context": [V2, ob, OB_EXTENSIONS],
         "id": "urn:uuid:91537dba-56cb-11ec-bf63-0242ac130002",
         "type": ["VerifiableCredential", "AchievementCredential"],
-        "issuer": issuer, "validFrom": "2010-01-01T00:00:00Z", "name": "Example University Degree",
-        "credentialSubject": {"id": "did:example:ebfeb1f712ebc6f1c276e12ec21",
-                              "type": "AchievementSubject", "achievement": achievement(first, 1)},
-        "credentialSchema": [{"id": schema.format("ob/v3p0", "ob_v3p0_achievementcredential"),
-                              "type": "1EdTechJsonSchemaValidator2019"}],
-        "proof": [dict(OB_PROOF_OPTIONS, proofValue="z45QnLySMt2mWuW787G6cf3SLkP97ZkMZxLeXH5yaaTQ"
-                                                    "PCtTup4GCV95tU8HEnQJSyGCokSj3AvUhmJtvveTmN4Vu")],
+        "issuer": issuer,
+        "validFrom": "2010-01-01T00:00:00Z",
+        "name": "Example University Degree",
+        "credentialSubject": {
+            "id": "did:example:ebfeb1f712ebc6f1c276e12ec21",
+            "type": "AchievementSubject",
+            "achievement": achievement(first, 1),
+        },
+        "credentialSchema": [
+            {
+                "id": schema.format("ob/v3p0", "ob_v3p0_achievementcredential"),
+                "type": "1EdTechJsonSchemaValidator2019",
+            }
+        ],
+        "proof": [
+            dict(
+                OB_PROOF_OPTIONS,
+                proofValue="z45QnLySMt2mWuW787G6cf3SLkP97ZkMZxLeXH5yaaTQ"
+                "PCtTup4GCV95tU8HEnQJSyGCokSj3AvUhmJtvveTmN4Vu",
+            )
+        ],
     }
     return {
         "@context": [V2, clr, ob, OB_EXTENSIONS],
         "id": "http://example.edu/credentials/3732",
         "type": ["VerifiableCredential", "ClrCredential"],
-        "issuer": issuer, "validFrom": "2010-01-01T00:00:00Z", "name": "Sample Transcript",
+        "issuer": issuer,
+        "validFrom": "2010-01-01T00:00:00Z",
+        "name": "Sample Transcript",
         "credentialSubject": {
-            "id": "did:example:ebfeb1f712ebc6f1c276e12ec21", "type": "ClrSubject",
+            "id": "did:example:ebfeb1f712ebc6f1c276e12ec21",
+            "type": "ClrSubject",
             "verifiableCredential": [embedded],
             "achievement": [achievement(first, 1), achievement(second, 2)],
-            "association": [{"type": "Association", "associationType": "isParentOf",
-                             "sourceId": f"urn:uuid:{first}", "targetId": f"urn:uuid:{second}"}],
+            "association": [
+                {
+                    "type": "Association",
+                    "associationType": "isParentOf",
+                    "sourceId": f"urn:uuid:{first}",
+                    "targetId": f"urn:uuid:{second}",
+                }
+            ],
         },
-        "credentialSchema": [{"id": schema.format("clr/v2p0", "clr_v2p0_clrcredential"),
-                              "type": "1EdTechJsonSchemaValidator2019"}],
+        "credentialSchema": [
+            {
+                "id": schema.format("clr/v2p0", "clr_v2p0_clrcredential"),
+                "type": "1EdTechJsonSchemaValidator2019",
+            }
+        ],
     }
 
 
@@ -335,7 +400,9 @@ def test_clr_2_document_canonical_form(vectors):
 def _clique_nquads(size: int) -> str:
     return "".join(
         f"_:b{i} <https://poison.example/p> _:b{j} .\n"
-        for i in range(size) for j in range(size) if i != j
+        for i in range(size)
+        for j in range(size)
+        if i != j
     )
 
 
@@ -346,11 +413,13 @@ def test_poison_graph_stops_with_limit_error(size):
 
 
 def test_poison_graph_inside_a_json_ld_document():
-    ring = [{"id": f"_:n{i}", "link": [{"id": f"_:n{j}"} for j in range(8) if j != i]}
-            for i in range(8)]
-    document = {"@context": {"link": {"@id": "https://poison.example/link", "@type": "@id"},
-                             "id": "@id"},
-                "@graph": ring}
+    ring = [
+        {"id": f"_:n{i}", "link": [{"id": f"_:n{j}"} for j in range(8) if j != i]} for i in range(8)
+    ]
+    document = {
+        "@context": {"link": {"@id": "https://poison.example/link", "@type": "@id"}, "id": "@id"},
+        "@graph": ring,
+    }
     with pytest.raises(CanonicalizationLimitError):
         canonize(document)
 
@@ -395,9 +464,23 @@ _INLINE = {
     "extra": {"@id": "ex:extra", "@type": "@json"},
     "note": "ex:note",
 }
-_TEXTS = ["컴퓨터공학 학사", "전자공학 석사 (우등)", "한국대학교", "김민준", "이서연",
-          "배터리 상태 평가 — 92%", "Line\nbreak", 'quote " and \\ backslash', "tab\there",
-          "emoji 🎓", "ㄱㄴㄷ", "e\u0301", "", "  spaced  ", "😀 안녕하세요 \u200b"]
+_TEXTS = [
+    "컴퓨터공학 학사",
+    "전자공학 석사 (우등)",
+    "한국대학교",
+    "김민준",
+    "이서연",
+    "배터리 상태 평가 — 92%",
+    "Line\nbreak",
+    'quote " and \\ backslash',
+    "tab\there",
+    "emoji 🎓",
+    "ㄱㄴㄷ",
+    "e\u0301",
+    "",
+    "  spaced  ",
+    "😀 안녕하세요 \u200b",
+]
 _NUMBERS = [0, 1, -7, 42, 2**53 - 1, 3.5, -0.25, 1e-7, 123456.789, 4.0, 1e21, 2.5e30]
 
 
@@ -407,6 +490,7 @@ _FLOATS = [3.5, -0.25, 1e-7, 123456.789, 4.0, 1e21, 2.5e30]
 
 def _random_credential(shape, value) -> dict:
     """``shape`` (a Random) decides the structure and leaf kinds, ``value`` the values."""
+
     def text():
         return value.choice(_TEXTS) + str(value.randint(0, 10**6))
 
@@ -414,8 +498,12 @@ def _random_credential(shape, value) -> dict:
         return value.choice(_INTS if shape.random() < 0.5 else _FLOATS)
 
     def course():
-        course = {"type": "Course", "title": text(), "credits": value.choice([1, 2, 3, 4]),
-                  "passed": value.choice([True, False])}
+        course = {
+            "type": "Course",
+            "title": text(),
+            "credits": value.choice([1, 2, 3, 4]),
+            "passed": value.choice([True, False]),
+        }
         if shape.random() < 0.5:
             course["id"] = f"urn:course:{value.randint(0, 99)}"
         if shape.random() < 0.5:
@@ -432,8 +520,14 @@ def _random_credential(shape, value) -> dict:
     if shape.random() < 0.3:
         subject["ranking"] = [text() for _ in range(shape.randint(0, 3))]
     if shape.random() < 0.4:
-        subject["homepage"] = value.choice(["https://student.example/~kim", "did:web:school.example",
-                                            "ex:profile", "urn:isbn:0451450523"])
+        subject["homepage"] = value.choice(
+            [
+                "https://student.example/~kim",
+                "did:web:school.example",
+                "ex:profile",
+                "urn:isbn:0451450523",
+            ]
+        )
     if shape.random() < 0.3:
         subject["level"] = value.choice(["Advanced", "Basic", "https://levels.example/L3"])
     if shape.random() < 0.2:
@@ -443,15 +537,18 @@ def _random_credential(shape, value) -> dict:
     if shape.random() < 0.2:
         subject["grade"] = None
     issuer_kind = shape.randint(0, 2)
-    issuer = ["did:example:issuer",
-              {"id": f"did:example:issuer{value.randint(0, 3)}", "name": text()},
-              {"id": subject["id"], "name": "self-issued"}][issuer_kind]
+    issuer = [
+        "did:example:issuer",
+        {"id": f"did:example:issuer{value.randint(0, 3)}", "name": text()},
+        {"id": subject["id"], "name": "self-issued"},
+    ][issuer_kind]
     credential = {
         "@context": [V2, dict(_INLINE)],
         "id": f"urn:uuid:{value.randint(0, 16**12):012x}",
         "type": ["VerifiableCredential", "Transcript"],
         "issuer": issuer,
-        "validFrom": f"20{value.randint(10, 30)}-0{value.randint(1, 9)}-1{value.randint(0, 9)}T00:00:00Z",
+        "validFrom": f"20{value.randint(10, 30)}-0{value.randint(1, 9)}-1{value.randint(0, 9)}"
+        "T00:00:00Z",
         "name": text(),
         "credentialSubject": subject,
     }
@@ -471,8 +568,9 @@ def test_fast_canonicalization_is_byte_identical_to_pyld(shapes):
     for _ in range(300):
         shape = random.Random(values.randrange(shapes))
         document = _random_credential(shape, values)
-        assert canonize(document, loader=fast_loader) == \
-            canonize(document, loader=reference_loader, fast=False)
+        assert canonize(document, loader=fast_loader) == canonize(
+            document, loader=reference_loader, fast=False
+        )
     stats = fast_loader.templates().stats
     assert stats["template"] > stats["built"]  # shapes really were reused
 
@@ -485,8 +583,9 @@ def test_fast_path_serves_the_vectors_and_look_alike_blank_nodes(vectors):
     for _ in range(3):
         assert canonize(unsigned, loader=loader) == _read(folder / "canonDocDataInt.txt")
     twins = _credential()
-    twins["@context"] = twins["@context"] + [{"part": "https://vc.example/vocab#part",
-                                              "label": "https://vc.example/vocab#label"}]
+    twins["@context"] = twins["@context"] + [
+        {"part": "https://vc.example/vocab#part", "label": "https://vc.example/vocab#label"}
+    ]
     for value in ("x", "y"):
         twins["credentialSubject"]["part"] = [{"label": value}, {"label": value}]
         assert canonize(twins, loader=loader) == canonize(twins, loader=loader, fast=False)
@@ -511,15 +610,25 @@ def test_fast_path_rechecks_values_that_could_change_meaning():
 
 def test_fast_path_merges_nodes_and_values_as_pyld_does():
     loader = DocumentLoader()
-    context = [V2, {"note": "https://vc.example/vocab#note", "name2": "https://vc.example/vocab#n2",
-                    "tags": {"@id": "https://vc.example/vocab#tags", "@container": "@index"}}]
+    context = [
+        V2,
+        {
+            "note": "https://vc.example/vocab#note",
+            "name2": "https://vc.example/vocab#n2",
+            "tags": {"@id": "https://vc.example/vocab#tags", "@container": "@index"},
+        },
+    ]
 
     def document(notes, subject_id, issuer_name, tags):
-        return {"@context": context, "id": "urn:x:cred", "type": ["VerifiableCredential"],
-                "issuer": {"id": "did:example:issuer", "name2": issuer_name},
-                "credentialSubject": {"id": subject_id, "note": notes, "name2": "same"},
-                "description": {"@value": "fixed"} if tags is None else "x",
-                **({"tags": tags} if tags else {})}
+        return {
+            "@context": context,
+            "id": "urn:x:cred",
+            "type": ["VerifiableCredential"],
+            "issuer": {"id": "did:example:issuer", "name2": issuer_name},
+            "credentialSubject": {"id": subject_id, "note": notes, "name2": "same"},
+            "description": {"@value": "fixed"} if tags is None else "x",
+            **({"tags": tags} if tags else {}),
+        }
 
     first = document([2, 3.5, False, 7, "a"], "did:example:s", "other", None)
     assert canonize(first, loader=loader) == canonize(first, fast=False)
@@ -534,19 +643,26 @@ def test_fast_path_merges_nodes_and_values_as_pyld_does():
 
 def test_fast_path_on_presentations_with_embedded_signed_credentials(vectors):
     loader = DocumentLoader()
-    signed = json.loads(_read(vectors / "vc-di-ecdsa/ecdsa-rdfc-2019-p256/employ/signedECDSAP256.json"))
+    signed = json.loads(
+        _read(vectors / "vc-di-ecdsa/ecdsa-rdfc-2019-p256/employ/signedECDSAP256.json")
+    )
     for holder_number in range(4):
         first, second = copy.deepcopy(signed), copy.deepcopy(signed)
-        first["credentialSubject"]["employmentAuthorizationDocument"]["lprNumber"] = \
+        first["credentialSubject"]["employmentAuthorizationDocument"]["lprNumber"] = (
             f"999-999-{holder_number:03d}"
+        )
         second["name"] = f"Employment Authorization Document #{holder_number}"
         second["proof"]["created"] = f"2024-01-0{holder_number + 1}T00:00:00Z"
         second["credentialSubject"]["givenName"] = f"Given{holder_number}"
-        second["credentialSubject"]["employmentAuthorizationDocument"]["identifier"] = \
+        second["credentialSubject"]["employmentAuthorizationDocument"]["identifier"] = (
             f"{holder_number}"
-        presentation = {"@context": [V2], "type": ["VerifiablePresentation"],
-                        "holder": f"did:example:holder{holder_number}",
-                        "verifiableCredential": [first, second]}
+        )
+        presentation = {
+            "@context": [V2],
+            "type": ["VerifiablePresentation"],
+            "holder": f"did:example:holder{holder_number}",
+            "verifiableCredential": [first, second],
+        }
         assert canonize(presentation, loader=loader) == canonize(presentation, fast=False)
         # the same credential twice: look-alike blank nodes, so pyld's full algorithm runs
         twice = dict(presentation, verifiableCredential=[first, copy.deepcopy(first)])

@@ -41,10 +41,17 @@ def _resolver() -> DidResolver:
 
 def _credential(issuer: str) -> dict:
     return {
-        "@context": [V2, {"degree": "https://vc.example/vocab#degree",
-                          "gpa": {"@id": "https://vc.example/vocab#gpa",
-                                  "@type": "http://www.w3.org/2001/XMLSchema#decimal"},
-                          "Diploma": "https://vc.example/vocab#Diploma"}],
+        "@context": [
+            V2,
+            {
+                "degree": "https://vc.example/vocab#degree",
+                "gpa": {
+                    "@id": "https://vc.example/vocab#gpa",
+                    "@type": "http://www.w3.org/2001/XMLSchema#decimal",
+                },
+                "Diploma": "https://vc.example/vocab#Diploma",
+            },
+        ],
         "id": "urn:uuid:4f1f6a2e-1d0c-4d35-8a8e-2f5b0d6c7e90",
         "type": ["VerifiableCredential", "Diploma"],
         "issuer": issuer,
@@ -57,8 +64,9 @@ def _credential(issuer: str) -> dict:
 def signed(request):
     key = KeyPair.generate(request.param)
     document = _credential(key.did_key)
-    secured = proofs.add_proof(document, key, verification_method=did_key_url(key.public_key),
-                               created=CREATED)
+    secured = proofs.add_proof(
+        document, key, verification_method=did_key_url(key.public_key), created=CREATED
+    )
     return key, document, secured
 
 
@@ -66,7 +74,9 @@ def signed(request):
 @pytest.mark.parametrize("sub", ["eddsa-rdfc-2022", "eddsa-rdfc-2022/employ"])
 def test_eddsa_vector_reproduced_byte_for_byte(vectors, sub):
     folder = vectors / "vc-di-eddsa" / sub
-    key = KeyPair.from_multibase(_json(vectors / "vc-di-eddsa" / "keyPair.json")["privateKeyMultibase"])
+    key = KeyPair.from_multibase(
+        _json(vectors / "vc-di-eddsa" / "keyPair.json")["privateKeyMultibase"]
+    )
     expected = _json(folder / "signedDataInt.json")
     config = _json(folder / "proofConfigDataInt.json")
     unsigned = {k: v for k, v in expected.items() if k != "proof"}
@@ -80,7 +90,9 @@ def test_eddsa_vector_reproduced_byte_for_byte(vectors, sub):
     assert key.sign(proof_hash + doc_hash).hex() == _text(folder / "sigHexDataInt.txt")
 
     secured = proofs.add_proof(
-        unsigned, key, verification_method=config["verificationMethod"],
+        unsigned,
+        key,
+        verification_method=config["verificationMethod"],
         created=datetime.fromisoformat(config["created"]),
     )
     assert secured == expected
@@ -99,11 +111,18 @@ def test_ecdsa_p256_vector_hashes_and_published_signature(vectors, sub):
     assert proof_hash.hex() == _text(folder / "proofHashECDSAP256.txt")
     assert (proof_hash + doc_hash).hex() == _text(folder / "combinedHashECDSAP256.txt")
     # ECDSA is randomised: sign again and check ours verifies and matches in all but the signature
-    key = KeyPair.from_multibase(_json(vectors / "vc-di-ecdsa" / "p256KeyPair.json")["secretKeyMultibase"])
-    ours = proofs.add_proof(unsigned, key, verification_method=config["verificationMethod"],
-                            created=datetime.fromisoformat(config["created"]))
-    assert {k: v for k, v in ours["proof"].items() if k != "proofValue"} == \
-        {k: v for k, v in expected["proof"].items() if k != "proofValue"}
+    key = KeyPair.from_multibase(
+        _json(vectors / "vc-di-ecdsa" / "p256KeyPair.json")["secretKeyMultibase"]
+    )
+    ours = proofs.add_proof(
+        unsigned,
+        key,
+        verification_method=config["verificationMethod"],
+        created=datetime.fromisoformat(config["created"]),
+    )
+    assert {k: v for k, v in ours["proof"].items() if k != "proofValue"} == {
+        k: v for k, v in expected["proof"].items() if k != "proofValue"
+    }
     assert proofs.verify_proof(ours, resolver=_resolver()).cryptosuite == "ecdsa-rdfc-2019"
 
 
@@ -128,20 +147,26 @@ def test_every_published_signed_document_verifies(vectors, name):
     assert result.proof_purpose == "assertionMethod"
 
 
-@pytest.mark.parametrize("name", [
-    "vc-di-ecdsa/ecdsa-rdfc-2019-p384/signedECDSAP384.json",
-    "vc-di-ecdsa/ecdsa-rdfc-2019-p384/employ/signedECDSAP384.json",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "vc-di-ecdsa/ecdsa-rdfc-2019-p384/signedECDSAP384.json",
+        "vc-di-ecdsa/ecdsa-rdfc-2019-p384/employ/signedECDSAP384.json",
+    ],
+)
 def test_p384_is_refused_not_misverified(vectors, name):
     with pytest.raises(UnsupportedAlgorithm):
         proofs.verify_proof(_json(vectors / name), resolver=_resolver())
 
 
-@pytest.mark.parametrize("name", [
-    "vc-di-eddsa/Ed25519Signature2020/signedEdSig.json",
-    "vc-di-eddsa/eddsa-jcs-2022/signedJCS.json",
-    "vc-di-ecdsa/ecdsa-jcs-2019-p256/signedJCSECDSAP256.json",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "vc-di-eddsa/Ed25519Signature2020/signedEdSig.json",
+        "vc-di-eddsa/eddsa-jcs-2022/signedJCS.json",
+        "vc-di-ecdsa/ecdsa-jcs-2019-p256/signedJCSECDSAP256.json",
+    ],
+)
 def test_other_proof_types_and_suites_are_unsupported(vectors, name):
     with pytest.raises(UnsupportedAlgorithm):
         proofs.verify_proof(_json(vectors / name), resolver=_resolver())
@@ -152,16 +177,27 @@ def _eddsa_vector(vectors) -> dict:
     return _json(vectors / "vc-di-eddsa/eddsa-rdfc-2022/signedDataInt.json")
 
 
-@pytest.mark.parametrize("mutate", [
-    pytest.param(lambda d: d["credentialSubject"].update(alumniOf="Another School"), id="value"),
-    pytest.param(lambda d: d.update(issuer="https://vc.example/issuers/9999"), id="issuer"),
-    pytest.param(lambda d: d.update(validFrom="2023-01-02T00:00:00Z"), id="date"),
-    pytest.param(lambda d: d.update(name="Alumni Credential!"), id="name"),
-    pytest.param(lambda d: d["type"].append("Extra"), id="type-added"),
-    pytest.param(lambda d: d["proof"].update(created="2023-02-24T23:36:39Z"), id="proof-created"),
-    pytest.param(lambda d: d.update({"@context": d["@context"] + [
-        {"alumniOf": "https://attacker.example/alumniOf"}]}), id="context-redefines-term"),
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(
+            lambda d: d["credentialSubject"].update(alumniOf="Another School"), id="value"
+        ),
+        pytest.param(lambda d: d.update(issuer="https://vc.example/issuers/9999"), id="issuer"),
+        pytest.param(lambda d: d.update(validFrom="2023-01-02T00:00:00Z"), id="date"),
+        pytest.param(lambda d: d.update(name="Alumni Credential!"), id="name"),
+        pytest.param(lambda d: d["type"].append("Extra"), id="type-added"),
+        pytest.param(
+            lambda d: d["proof"].update(created="2023-02-24T23:36:39Z"), id="proof-created"
+        ),
+        pytest.param(
+            lambda d: d.update(
+                {"@context": d["@context"] + [{"alumniOf": "https://attacker.example/alumniOf"}]}
+            ),
+            id="context-redefines-term",
+        ),
+    ],
+)
 def test_tampered_vector_fails(vectors, mutate):
     document = _eddsa_vector(vectors)
     mutate(document)
@@ -213,8 +249,12 @@ def test_suite_and_key_type_must_agree(vectors):
     with pytest.raises(InvalidSignature):
         proofs.verify_proof(document, resolver=_resolver())
     with pytest.raises(ValueError):
-        proofs.add_proof(_credential("did:example:x"), KeyPair.generate(), verification_method="did:example:x#k",
-                         cryptosuite="ecdsa-rdfc-2019")
+        proofs.add_proof(
+            _credential("did:example:x"),
+            KeyPair.generate(),
+            verification_method="did:example:x#k",
+            cryptosuite="ecdsa-rdfc-2019",
+        )
 
 
 def test_missing_or_odd_proofs_are_malformed(vectors):
@@ -240,8 +280,9 @@ def test_sign_and_verify_round_trip(signed):
     result = proofs.verify_proof(secured, resolver=_resolver())
     assert result.controller == key.did_key == proofs.document_controller(secured)
     assert result.created == CREATED
-    assert result.cryptosuite == ("eddsa-rdfc-2022" if key.key_type is KeyType.ED25519
-                                  else "ecdsa-rdfc-2019")
+    assert result.cryptosuite == (
+        "eddsa-rdfc-2022" if key.key_type is KeyType.ED25519 else "ecdsa-rdfc-2019"
+    )
     assert secured["credentialSubject"]["degree"] == "전자공학 석사"
     assert "proof" not in document  # the input is never changed
     assert secured["proof"]["proofValue"].startswith("z")
@@ -252,6 +293,7 @@ def test_korean_text_is_signed_exactly(signed):
     decomposed = copy.deepcopy(secured)
     # the same syllables in NFD are different bytes, so a different credential
     import unicodedata
+
     decomposed["credentialSubject"]["degree"] = unicodedata.normalize("NFD", "전자공학 석사")
     with pytest.raises(InvalidSignature):
         proofs.verify_proof(decomposed, resolver=_resolver())
@@ -278,15 +320,17 @@ def test_add_proof_refuses_undefined_terms_and_bad_values():
     with pytest.raises(MalformedDocumentError):
         proofs.add_proof(document, key, verification_method=did_key_url(key.public_key))
     with pytest.raises(UnsupportedAlgorithm):
-        proofs.add_proof(_credential(key.did_key), key, verification_method="did:example:x#k",
-                         cryptosuite="none")
+        proofs.add_proof(
+            _credential(key.did_key), key, verification_method="did:example:x#k", cryptosuite="none"
+        )
 
 
 def test_created_defaults_to_now_and_is_utc_seconds():
     key = KeyPair.generate()
     now = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
-    secured = proofs.add_proof(_credential(key.did_key), key,
-                               verification_method=did_key_url(key.public_key), now=now)
+    secured = proofs.add_proof(
+        _credential(key.did_key), key, verification_method=did_key_url(key.public_key), now=now
+    )
     assert secured["proof"]["created"] == "2026-01-02T03:04:05Z"
 
 
@@ -302,26 +346,49 @@ def _presentation(holder: KeyPair) -> dict:
 
 def test_presentation_challenge_and_domain():
     holder = KeyPair.generate()
-    vp = proofs.add_proof(_presentation(holder), holder,
-                          verification_method=did_key_url(holder.public_key),
-                          proof_purpose="authentication", challenge="n-0S6_WzA2Mj",
-                          domain="https://employer.example")
-    result = proofs.verify_proof(vp, resolver=_resolver(), expected_purpose="authentication",
-                                 challenge="n-0S6_WzA2Mj", domain="https://employer.example")
+    vp = proofs.add_proof(
+        _presentation(holder),
+        holder,
+        verification_method=did_key_url(holder.public_key),
+        proof_purpose="authentication",
+        challenge="n-0S6_WzA2Mj",
+        domain="https://employer.example",
+    )
+    result = proofs.verify_proof(
+        vp,
+        resolver=_resolver(),
+        expected_purpose="authentication",
+        challenge="n-0S6_WzA2Mj",
+        domain="https://employer.example",
+    )
     assert result.proof_purpose == "authentication"
     assert result.controller == proofs.document_controller(vp) == holder.did_key
     with pytest.raises(ProofPurposeError):
-        proofs.verify_proof(vp, resolver=_resolver(), expected_purpose="authentication",
-                            challenge="another-challenge", domain="https://employer.example")
+        proofs.verify_proof(
+            vp,
+            resolver=_resolver(),
+            expected_purpose="authentication",
+            challenge="another-challenge",
+            domain="https://employer.example",
+        )
     with pytest.raises(ProofPurposeError):
-        proofs.verify_proof(vp, resolver=_resolver(), expected_purpose="authentication",
-                            challenge="n-0S6_WzA2Mj", domain="https://insurer.example")
+        proofs.verify_proof(
+            vp,
+            resolver=_resolver(),
+            expected_purpose="authentication",
+            challenge="n-0S6_WzA2Mj",
+            domain="https://insurer.example",
+        )
     # the challenge is signed: changing it in the proof breaks the signature
     replayed = copy.deepcopy(vp)
     replayed["proof"]["challenge"] = "fresh-challenge"
     with pytest.raises(InvalidSignature):
-        proofs.verify_proof(replayed, resolver=_resolver(), expected_purpose="authentication",
-                            challenge="fresh-challenge")
+        proofs.verify_proof(
+            replayed,
+            resolver=_resolver(),
+            expected_purpose="authentication",
+            challenge="fresh-challenge",
+        )
 
 
 def test_key_not_listed_under_the_purpose():
@@ -331,8 +398,14 @@ def test_key_not_listed_under_the_purpose():
     did_document = {
         "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
         "id": did,
-        "verificationMethod": [{"id": method_id, "type": "Multikey", "controller": did,
-                                "publicKeyMultibase": key.public_key.multibase}],
+        "verificationMethod": [
+            {
+                "id": method_id,
+                "type": "Multikey",
+                "controller": did,
+                "publicKeyMultibase": key.public_key.multibase,
+            }
+        ],
         "authentication": [method_id],
     }
     resolver = StaticResolver({did: did_document})
@@ -346,8 +419,12 @@ def test_key_not_listed_under_the_purpose():
 
 def test_proof_expiry():
     key = KeyPair.generate()
-    secured = proofs.add_proof(_credential(key.did_key), key,
-                               verification_method=did_key_url(key.public_key), created=CREATED)
+    secured = proofs.add_proof(
+        _credential(key.did_key),
+        key,
+        verification_method=did_key_url(key.public_key),
+        created=CREATED,
+    )
     # expires is part of the signed proof options, so re-sign with it in place
     options_doc = _credential(key.did_key)
     data_suite = EDDSA_RDFC_2022

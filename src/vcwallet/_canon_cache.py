@@ -116,8 +116,13 @@ def _freeze(value: Any) -> Any:
     return ("json", json.dumps(value, sort_keys=True, ensure_ascii=False))
 
 
-def _substitute(value: Any, steering: frozenset[str], keep: frozenset[int],
-                sentinel: Callable[[int], str], counter: list[int]) -> Any:
+def _substitute(
+    value: Any,
+    steering: frozenset[str],
+    keep: frozenset[int],
+    sentinel: Callable[[int], str],
+    counter: list[int],
+) -> Any:
     """A copy of ``value`` with every leaf not in ``keep`` replaced by its sentinel."""
     if isinstance(value, dict):
         result = {}
@@ -143,8 +148,13 @@ def _substitute(value: Any, steering: frozenset[str], keep: frozenset[int],
 class _Tracer(jsonld.JsonLdProcessor):  # type: ignore[misc]
     """pyld's expansion, seeing real values, while noting what each leaf turned into."""
 
-    def __init__(self, leaves: list[Any], token: str, iri_ok: Callable[[Any], bool],
-                 on_property_dropped: Callable[[str | None], None]) -> None:
+    def __init__(
+        self,
+        leaves: list[Any],
+        token: str,
+        iri_ok: Callable[[Any], bool],
+        on_property_dropped: Callable[[str | None], None],
+    ) -> None:
         super().__init__(on_property_dropped=on_property_dropped)
         self.leaves = leaves
         self.token = token
@@ -161,7 +171,7 @@ class _Tracer(jsonld.JsonLdProcessor):  # type: ignore[misc]
     def _index(self, value: Any) -> int | None:
         prefix = f"vcwslot{self.token}n"
         if isinstance(value, str) and value.startswith(prefix):
-            return int(value[len(prefix):])
+            return int(value[len(prefix) :])
         return None
 
     def _expand_value(self, active_ctx: Any, active_property: Any, value: Any, options: Any) -> Any:
@@ -170,23 +180,38 @@ class _Tracer(jsonld.JsonLdProcessor):  # type: ignore[misc]
             return super()._expand_value(active_ctx, active_property, value, options)
         original = self.leaves[index]
         result = super()._expand_value(active_ctx, active_property, original, options)
-        if isinstance(result, dict) and "@value" in result and result["@value"] == original \
-                and type(result["@value"]) is type(original):
+        if (
+            isinstance(result, dict)
+            and "@value" in result
+            and result["@value"] == original
+            and type(result["@value"]) is type(original)
+        ):
             meta = {k: v for k, v in result.items() if k != "@value"}
             if meta.get("@type") in ("@json", _XSD_DOUBLE) and isinstance(original, str):
                 raise _MakeStructural(index)
             self.literal_slots[index] = meta
             return dict(meta, **{"@value": self.literal_sentinel(index)})
-        if isinstance(result, dict) and set(result) == {"@id"} and result["@id"] == original \
-                and self.iri_ok(original) \
-                and jsonld.JsonLdProcessor.get_context_value(
-                    active_ctx, active_property, "@type") == "@id":
+        if (
+            isinstance(result, dict)
+            and set(result) == {"@id"}
+            and result["@id"] == original
+            and self.iri_ok(original)
+            and jsonld.JsonLdProcessor.get_context_value(active_ctx, active_property, "@type")
+            == "@id"
+        ):
             self.iri_slots.add(index)
             return {"@id": self.iri_sentinel(index)}
         raise _MakeStructural(index)
 
-    def _expand_iri(self, active_ctx: Any, value: Any, base: Any = None, vocab: bool = False,
-                    local_ctx: Any = None, defined: Any = None) -> Any:
+    def _expand_iri(
+        self,
+        active_ctx: Any,
+        value: Any,
+        base: Any = None,
+        vocab: bool = False,
+        local_ctx: Any = None,
+        defined: Any = None,
+    ) -> Any:
         index = self._index(value)
         if index is None:
             return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
@@ -274,9 +299,15 @@ class TemplateCache:
         self.stats["built"] += 1
         return self._first_of_variant(entry, document, leaves, build, reference, hash_name)
 
-    def _first_of_variant(self, entry: ShapeEntry, document: dict[str, Any], leaves: list[Any],
-                          build: Callable[..., Template], reference: Callable[[], str],
-                          hash_name: str) -> str | None:
+    def _first_of_variant(
+        self,
+        entry: ShapeEntry,
+        document: dict[str, Any],
+        leaves: list[Any],
+        build: Callable[..., Template],
+        reference: Callable[[], str],
+        hash_name: str,
+    ) -> str | None:
         template: Template | None = None
         for _ in range(len(leaves) + 1):
             try:
@@ -323,8 +354,9 @@ class TemplateCache:
         return "".join(lines)
 
     @staticmethod
-    def _rows(template: Template, leaves: list[Any],
-              literals: dict[int, str]) -> list[tuple[Any, ...]] | None:
+    def _rows(
+        template: Template, leaves: list[Any], literals: dict[int, str]
+    ) -> list[tuple[Any, ...]] | None:
         """The filled quads, merged as pyld's node map merges them.
 
         Two occurrences of one IRI are one node: a property value it holds twice is kept
@@ -355,12 +387,13 @@ class TemplateCache:
     def _literal_text(self, value: Any, meta: dict[str, Any]) -> str:
         """pyld's own literal rules (numbers, booleans, doubles): exact by construction."""
         item = dict(meta, **{"@value": value})
-        obj = self._literal._object_to_rdf(item, IdentifierIssuer("_:t"), [],
-                                           {"processingMode": "json-ld-1.1"})
-        text = '"' + escape(obj["value"]) + '"'
-        datatype = obj["datatype"]
+        obj = self._literal._object_to_rdf(
+            item, IdentifierIssuer("_:t"), [], {"processingMode": "json-ld-1.1"}
+        )
+        text: str = '"' + escape(str(obj["value"])) + '"'
+        datatype = str(obj["datatype"])
         if datatype == _RDF_LANGSTRING:
-            return text + ("@" + obj["language"] if obj.get("language") else "")
+            return text + ("@" + str(obj["language"]) if obj.get("language") else "")
         if datatype != _XSD_STRING:
             return text + "^^<" + datatype + ">"
         return text
@@ -495,24 +528,37 @@ def _inline_terms(value: Any) -> frozenset[str]:
     return frozenset(names)
 
 
-def _template_from_dataset(dataset: dict[str, list[Any]], tracer: _Tracer, token: str,
-                           prefix_terms: frozenset[str]) -> Template:
+def _template_from_dataset(
+    dataset: dict[str, list[Any]], tracer: _Tracer, token: str, prefix_terms: frozenset[str]
+) -> Template:
     blank: dict[str, int] = {}
     quads = []
     for graph_name, triples in dataset.items():
-        graph = None if graph_name == "@default" else _component(
-            {"type": "blank node" if graph_name.startswith("_:") else "IRI", "value": graph_name},
-            blank, tracer, token)
+        graph = (
+            None
+            if graph_name == "@default"
+            else _component(
+                {
+                    "type": "blank node" if graph_name.startswith("_:") else "IRI",
+                    "value": graph_name,
+                },
+                blank,
+                tracer,
+                token,
+            )
+        )
         for triple in triples:
             predicate = triple["predicate"]
             if predicate["type"] != "IRI" or token in predicate["value"]:
                 raise NotTemplatable("unexpected predicate")
-            quads.append((
-                _component(triple["subject"], blank, tracer, token),
-                "<" + predicate["value"] + ">",
-                _component(triple["object"], blank, tracer, token),
-                graph,
-            ))
+            quads.append(
+                (
+                    _component(triple["subject"], blank, tracer, token),
+                    "<" + predicate["value"] + ">",
+                    _component(triple["object"], blank, tracer, token),
+                    graph,
+                )
+            )
     suffixes: dict[int, str] = {}
     metas: dict[int, dict[str, Any]] = {}
     for index, meta in tracer.literal_slots.items():
@@ -523,11 +569,21 @@ def _template_from_dataset(dataset: dict[str, list[Any]], tracer: _Tracer, token
             suffixes[index] = suffix
     if len(set(quads)) != len(quads):
         raise NotTemplatable("pyld emitted the same quad twice")
-    identity = {index: (meta.get("@type"), meta.get("@language"))
-                for index, meta in tracer.literal_slots.items()}
+    identity = {
+        index: (meta.get("@type"), meta.get("@language"))
+        for index, meta in tracer.literal_slots.items()
+    }
     fixed = any(quad[2][0] == "t" for quad in quads)
-    return Template(quads, len(blank), suffixes, metas, frozenset(tracer.iri_slots), prefix_terms,
-                    identity, fixed)
+    return Template(
+        quads,
+        len(blank),
+        suffixes,
+        metas,
+        frozenset(tracer.iri_slots),
+        prefix_terms,
+        identity,
+        fixed,
+    )
 
 
 def _string_suffix(value: Any, meta: dict[str, Any]) -> str | None:
@@ -543,14 +599,16 @@ def _string_suffix(value: Any, meta: dict[str, Any]) -> str | None:
     return "" if datatype == _XSD_STRING else "^^<" + datatype + ">"
 
 
-def _component(term: dict[str, Any], blank: dict[str, int], tracer: _Tracer, token: str) -> _Component:
+def _component(
+    term: dict[str, Any], blank: dict[str, int], tracer: _Tracer, token: str
+) -> _Component:
     kind, value = term["type"], term["value"]
     if kind == "blank node":
         return ("b", blank.setdefault(value, len(blank)))
     if kind == "IRI":
         prefix = f"urn:vcwslot{token}:"
         if value.startswith(prefix):
-            return ("s", int(value[len(prefix):]))
+            return ("s", int(value[len(prefix) :]))
         if token in value:
             raise NotTemplatable("a slot was folded into an IRI")
         return ("i", "<" + value + ">")
@@ -570,6 +628,6 @@ def _component(term: dict[str, Any], blank: dict[str, int], tracer: _Tracer, tok
 
 def _slot_number(value: str, token: str) -> int:
     prefix = f"vcwslot{token}n"
-    if value.startswith(prefix) and value[len(prefix):].isdigit():
-        return int(value[len(prefix):])
+    if value.startswith(prefix) and value[len(prefix) :].isdigit():
+        return int(value[len(prefix) :])
     return -1

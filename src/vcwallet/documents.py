@@ -217,7 +217,9 @@ def expand(document: dict[str, Any], *, loader: DocumentLoader | None = None) ->
     _json.check_value(document)
     _refuse_inline_vocab(document)
     with loader.lock:
-        expanded = _run_pyld(lambda: _processor().expand(document, loader.pyld_options()))
+        expanded: list[Any] = _run_pyld(
+            lambda: _processor().expand(document, loader.pyld_options())
+        )
     _check_expanded(expanded)
     return expanded
 
@@ -288,10 +290,14 @@ def _check_expanded(value: Any) -> None:
         return
     node_id = value.get("@id")
     if isinstance(node_id, str) and not _is_usable_iri(node_id):
-        raise MalformedDocumentError(f"relative IRI {node_id!r} would be dropped; use an absolute IRI")
+        raise MalformedDocumentError(
+            f"relative IRI {node_id!r} would be dropped; use an absolute IRI"
+        )
     for type_ in value.get("@type", []):
         if isinstance(type_, str) and not _is_usable_iri(type_):
-            raise UndefinedTermError(type_, "type is not defined by any context; it would be dropped")
+            raise UndefinedTermError(
+                type_, "type is not defined by any context; it would be dropped"
+            )
     for key, item in value.items():
         if key not in ("@id", "@type"):
             _check_expanded(item)
@@ -376,8 +382,11 @@ def canonize(
         raise MalformedDocumentError("a JSON-LD document must be a JSON object")
     if check_json:
         _json.check_value(document)
-    bounds = {"max_work_factor": max_work_factor, "max_permutations": max_permutations,
-              "hash_name": hash_name}
+    bounds = {
+        "max_work_factor": max_work_factor,
+        "max_permutations": max_permutations,
+        "hash_name": hash_name,
+    }
     with loader.lock:
         if fast and loader.use_templates:
             templates = loader.templates()
@@ -416,7 +425,12 @@ def _build_template(
         return _run_pyld(lambda: jsonld.JsonLdProcessor().to_rdf(expanded, loader.pyld_options()))
 
     return _canon_cache.build_template(
-        document, leaves, structural, cache=cache, expand=strict_expand, to_rdf=to_rdf,
+        document,
+        leaves,
+        structural,
+        cache=cache,
+        expand=strict_expand,
+        to_rdf=to_rdf,
         on_property_dropped=_property_dropped,
     )
 

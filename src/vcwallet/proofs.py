@@ -82,13 +82,17 @@ def add_proof(
     if not isinstance(document, dict):
         raise MalformedDocumentError("a document to sign must be a JSON object")
     if "proof" in document:
-        raise MalformedDocumentError("document already carries a proof (proof sets are not supported)")
+        raise MalformedDocumentError(
+            "document already carries a proof (proof sets are not supported)"
+        )
     if not isinstance(verification_method, str) or not verification_method:
         raise ValueError("verification_method must be a non-empty string")
     _json.check_value(document)
     suite = get_suite(cryptosuite or _DEFAULT_SUITES[signer.key_type.value])
     if signer.key_type is not suite.key_type:
-        raise ValueError(f"{suite.name} needs a {suite.key_type.value} key, not {signer.key_type.value}")
+        raise ValueError(
+            f"{suite.name} needs a {suite.key_type.value} key, not {signer.key_type.value}"
+        )
     loader = loader or documents.default_loader()
     unsecured = copy.deepcopy(document)
     proof: dict[str, Any] = {

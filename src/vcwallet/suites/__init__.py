@@ -19,7 +19,9 @@ def get_suite(name: object) -> Cryptosuite:
     for suite in (EDDSA_RDFC_2022, ECDSA_RDFC_2019):
         if suite.name == name:
             return suite
-    raise UnsupportedAlgorithm(f"unsupported cryptosuite {name!r} (supported: {', '.join(SUITE_NAMES)})")
+    raise UnsupportedAlgorithm(
+        f"unsupported cryptosuite {name!r} (supported: {', '.join(SUITE_NAMES)})"
+    )
 
 
 __all__ = [

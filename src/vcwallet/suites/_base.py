@@ -51,7 +51,7 @@ class Cryptosuite:
             )
         return "z" + b58encode(signer.sign(data))
 
-    def verify(self, public_key: PublicKey, data: bytes, proof_value: str) -> None:
+    def verify(self, public_key: PublicKey, data: bytes, proof_value: Any) -> None:
         """Return ``None`` if ``proof_value`` signs ``data`` under ``public_key``, else raise.
 
         Raises :class:`InvalidSignature` (wrong key type, bad signature) or
