@@ -146,6 +146,7 @@ def test_oversized_encoded_text_is_refused_before_decoding():
     SPEC_EXAMPLE[1:],                       # no multibase prefix
     "z" + SPEC_EXAMPLE[1:],                 # base58btc prefix
     SPEC_EXAMPLE + "=",                     # padding
+    SPEC_EXAMPLE + "\n",                    # a trailing newline
     SPEC_EXAMPLE[:-5] + "+/AA",             # standard base64 alphabet
     SPEC_EXAMPLE[:-4],                      # truncated GZIP stream
     "uAAAA",                                # not GZIP
@@ -284,6 +285,8 @@ def test_registry_refuses_lists_below_the_minimum(store):
         st.StatusRegistry(store, base_url=BASE, issuer="did:example:i", list_size=1024)
     with pytest.raises(ValueError):
         st.StatusRegistry(store, base_url="not a url", issuer="did:example:i")
+    with pytest.raises(ValueError):
+        st.StatusRegistry(store, base_url=BASE + "\n", issuer="did:example:i")
 
 
 def test_korean_credential_ids_round_trip(registry):
@@ -615,7 +618,10 @@ def test_an_unsigned_list_is_invalid(registry, issuer_key):
 @pytest.mark.parametrize("mutation, outcome", [
     ({"statusListIndex": 5}, st.StatusOutcome.INVALID),
     ({"statusListIndex": "-1"}, st.StatusOutcome.INVALID),
-    ({"statusListIndex": "007"}, st.StatusOutcome.INVALID),
+    ({"statusListIndex": "+7"}, st.StatusOutcome.INVALID),
+    ({"statusListIndex": "7\n"}, st.StatusOutcome.INVALID),
+    ({"statusListIndex": "7.0"}, st.StatusOutcome.INVALID),
+    ({"statusListIndex": "１２"}, st.StatusOutcome.INVALID),     # full-width digits
     ({"statusListIndex": "999999999"}, st.StatusOutcome.INVALID),   # beyond the list
     ({"statusListCredential": None}, st.StatusOutcome.INVALID),
     ({"statusPurpose": "message"}, st.StatusOutcome.UNAVAILABLE),
@@ -764,3 +770,23 @@ def test_cache_is_safe_under_threads(registry, issuer_key):
         thread.join()
     assert errors == []
     assert len(cache) <= 50
+
+
+def test_entries_survive_signing_inside_a_real_credential(registry, issuer_key):
+    from vcwallet.credentials import secure
+
+    entries = registry.allocate("urn:uuid:00000000-0000-4000-8000-000000000001")
+    unsigned = credential_with(entries, issuer_key.did_key)
+    unsigned["credentialSubject"]["name"] = "김민준"
+    unsigned["@context"].append("https://www.w3.org/ns/credentials/examples/v2")
+    for fmt in ("di-eddsa", "jwt"):
+        signed = secure(unsigned, signer=issuer_key, format=fmt, now=NOW)
+        result = verify_credential(signed.data, now=NOW)
+        assert result.verified, result.failures
+        lists = Lists()
+        lists.publish(registry, issuer_key)
+        st.verify_status(result.credential, fetch_list=lists, now=NOW)
+    registry.revoke("urn:uuid:00000000-0000-4000-8000-000000000001")
+    lists.publish(registry, issuer_key, now=NOW + timedelta(seconds=1))
+    check = st.status_check(st.check_status(result.credential, fetch_list=lists, now=NOW))
+    assert check.status is Status.FAILED and "revoked" in check.reason

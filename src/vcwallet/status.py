@@ -90,10 +90,10 @@ _MAX_PICKS = 64  # at most half full: the chance of 64 collisions in a row is 2*
 _ENTRY_TYPE = "BitstringStatusListEntry"
 _LIST_TYPE = "BitstringStatusList"
 _LIST_CREDENTIAL_TYPE = "BitstringStatusListCredential"
-_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _PURPOSE_VALUES = ("revocation", "suspension")
 _CLEAR_WORDS = {"revocation": "not revoked", "suspension": "not suspended"}
-_INDEX = re.compile(r"^(0|[1-9][0-9]{0,11})$")
+_INDEX = re.compile(r"[0-9]{1,20}")  # base 10, as the spec says; the list bounds it
 
 
 class StatusPurpose(str, enum.Enum):
@@ -160,7 +160,7 @@ def decode_list(
     # DEFLATE never expands data by more than a few bytes per 16 KiB block.
     if len(text) > (max_bytes + max_bytes // 1000 + 1024) * 4 // 3:
         raise MalformedDocumentError(f"encodedList is longer than a {max_size}-entry list can be")
-    if not _B64URL.match(text) or len(text) % 4 == 1:
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
         raise MalformedDocumentError("encodedList is not unpadded base64url")
     try:
         packed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -508,7 +508,7 @@ class StatusRegistry:
             )
         if not 0 < max_fill <= 1:
             raise ValueError("max_fill must be in (0, 1]")
-        if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$", base_url):
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*://\S+", base_url):
             raise ValueError(f"base_url {base_url!r} is not an absolute URL")
         self.store = store
         self.base_url = base_url.rstrip("/")
@@ -950,7 +950,7 @@ def _check_entry(
     raw_index = entry.get("statusListIndex")
     if not isinstance(url, str) or not url:
         return StatusResult(label, StatusOutcome.INVALID, "the entry names no statusListCredential")
-    if not isinstance(raw_index, str) or not _INDEX.match(raw_index):
+    if not isinstance(raw_index, str) or not _INDEX.fullmatch(raw_index):
         return StatusResult(label, StatusOutcome.INVALID,
                             f"statusListIndex {raw_index!r} is not a decimal string", url)
     index = int(raw_index)
