@@ -695,3 +695,53 @@ def test_validate_gives_expands_verdict():
             documents.validate(bad, loader=loader)
         with pytest.raises(UndefinedTermError):
             expand(bad, loader=loader)
+
+
+_TRICKY = [
+    "did:example:1", "did:example:2", "ex:foo", "schema:name", "_:b0", "relative", "", "@type",
+    "https://a.example/with space", "urn:x:1", "https://a.example/x", "Advanced", "assertionMethod",
+    "VerifiableCredential", "한글 텍스트", 'a"b\\c\nd', "2025-01-01T00:00:00Z",
+    0, 1, -5, 2**53 - 1, 1.0, 2.5, 1e21, True, False, None,
+]
+
+
+def _leaf_paths(value, path=()):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key != "@context":
+                yield from _leaf_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaf_paths(item, (*path, index))
+    else:
+        yield path
+
+
+def _outcome(call):
+    try:
+        return call()
+    except MalformedDocumentError as exc:
+        return type(exc)
+
+
+def test_fast_path_agrees_with_pyld_on_mutated_documents(vectors):
+    import random
+
+    rng = random.Random(99)
+    unsigned = json.loads(_read(vectors / "vc-di-eddsa" / "unsigned.json"))
+    employ = json.loads(_read(vectors / "vc-di-eddsa" / "employmentAuth.json"))
+    bases = [unsigned, employ, OB_CREDENTIAL, _credential()]
+    loader = DocumentLoader({OB_EXTENSIONS: OB_EXTENSIONS_CONTEXT})
+    reference = DocumentLoader({OB_EXTENSIONS: OB_EXTENSIONS_CONTEXT}, use_templates=False)
+    for _ in range(400):
+        document = copy.deepcopy(rng.choice(bases))
+        paths = list(_leaf_paths(document))
+        for path in rng.sample(paths, k=min(len(paths), rng.randint(1, 3))):
+            target = document
+            for step in path[:-1]:
+                target = target[step]
+            target[path[-1]] = rng.choice(_TRICKY)
+        fast = _outcome(lambda: canonize(document, loader=loader))
+        slow = _outcome(lambda: canonize(document, loader=reference))
+        assert fast == slow, document
+    assert loader.templates().stats["template"] > 50
