@@ -7,6 +7,8 @@ import base64
 import copy
 import gzip
 import sqlite3
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -391,6 +393,28 @@ def test_concurrent_allocations_from_threads_never_share_an_index(registry):
     for thread in threads:
         thread.join()
     assert len(found) == 800 and len(set(found)) == 800
+
+
+_WORKER = """
+import sys
+from vcwallet.status import SqliteStatusStore, StatusRegistry
+with SqliteStatusStore(sys.argv[1]) as store:
+    registry = StatusRegistry(store, base_url="https://uni.example/status", issuer="did:example:u")
+    for n in range(150):
+        registry.allocate(f"urn:{sys.argv[2]}:{n}")
+"""
+
+
+def test_processes_sharing_one_file_never_share_an_index(tmp_path):
+    path = tmp_path / "shared.db"
+    st.SqliteStatusStore(path).close()
+    workers = [subprocess.Popen([sys.executable, "-c", _WORKER, str(path), str(w)])
+               for w in range(3)]
+    assert [w.wait(timeout=120) for w in workers] == [0, 0, 0]
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT list_id, idx FROM status_allocations").fetchall()
+    db.close()
+    assert len(rows) == 3 * 150 * 2 and len(set(rows)) == len(rows)
 
 
 # --------------------------------------------------------------------------------------
