@@ -69,6 +69,10 @@ class NotTemplatable(TemplateControl):
     """The document's shape cannot be templated; use pyld for it."""
 
 
+class ValueNeedsPyld(TemplateControl):
+    """This document's value at an IRI position may expand to something else: pyld, this once."""
+
+
 class _MakeStructural(TemplateControl):
     """Leaf ``index`` steers expansion: make its value part of the shape and probe again."""
 
@@ -191,14 +195,10 @@ class _Tracer(jsonld.JsonLdProcessor):  # type: ignore[misc]
                 raise _MakeStructural(index)
             self.literal_slots[index] = meta
             return dict(meta, **{"@value": self.literal_sentinel(index)})
-        if (
-            isinstance(result, dict)
-            and set(result) == {"@id"}
-            and result["@id"] == original
-            and self.iri_ok(original)
-            and jsonld.JsonLdProcessor.get_context_value(active_ctx, active_property, "@type")
-            == "@id"
-        ):
+        term_type = jsonld.JsonLdProcessor.get_context_value(active_ctx, active_property, "@type")
+        if isinstance(result, dict) and set(result) == {"@id"} and term_type == "@id":
+            if result["@id"] != original or not self.iri_ok(original):
+                raise ValueNeedsPyld(index)
             self.iri_slots.add(index)
             return {"@id": self.iri_sentinel(index)}
         raise _MakeStructural(index)
@@ -216,10 +216,12 @@ class _Tracer(jsonld.JsonLdProcessor):  # type: ignore[misc]
         if index is None:
             return super()._expand_iri(active_ctx, value, base, vocab, local_ctx, defined)
         original = self.leaves[index]
-        if vocab or local_ctx is not None or not self.iri_ok(original):
+        if vocab or local_ctx is not None:
             raise _MakeStructural(index)
-        if super()._expand_iri(active_ctx, original, base, vocab, local_ctx, defined) != original:
-            raise _MakeStructural(index)
+        if not self.iri_ok(original) or (
+            super()._expand_iri(active_ctx, original, base, vocab, local_ctx, defined) != original
+        ):
+            raise ValueNeedsPyld(index)
         self.iri_slots.add(index)
         return self.iri_sentinel(index)
 
@@ -309,16 +311,24 @@ class TemplateCache:
         hash_name: str,
     ) -> str | None:
         template: Template | None = None
+        odd_value = False
         for _ in range(len(leaves) + 1):
             try:
                 template = build(document, leaves, entry.structural)
                 break
             except NotTemplatable:
                 break
+            except ValueNeedsPyld:
+                odd_value = True
+                break
             except _MakeStructural as grow:
                 # this leaf steers expansion: key the shape's variants by its value too
                 entry.structural = entry.structural | {grow.index}
                 entry.variants.clear()
+        if odd_value:
+            # an odd value, not an odd shape: pyld for this document, the cache as it was
+            # (outside the handler, so no control exception rides along as __context__)
+            return reference()
         key = tuple(leaves[i] for i in sorted(entry.structural))
         if len(entry.variants) >= _MAX_VARIANTS_PER_SHAPE:
             entry.variants.clear()
