@@ -339,6 +339,21 @@ def test_search_by_type_issuer_format_and_subject(wallet: Wallet) -> None:
     assert wallet.search(type="NoSuchType") == [] and wallet.search(missing__deep=1) == []
 
 
+def test_subject_search_stays_exact_as_the_wallet_changes(wallet: Wallet) -> None:
+    first = add_diploma(wallet, serial=1, name="이서연")
+    assert [e.key for e in wallet.search(name="이서연")] == [first.key]
+    second = add_diploma(wallet, serial=2, name="이서연", major="전자공학")
+    assert [e.key for e in wallet.search(name="이서연")] == [first.key, second.key]
+    assert [e.key for e in wallet.search(name="이서연", degree__name=
+                                         "Bachelor of Science, 전자공학")] == [second.key]
+    assert wallet.search(name="이서연", type="SoftwareTrainingBadge") == []
+    wallet.remove(first.key)
+    assert [e.key for e in wallet.search(name="이서연")] == [second.key]
+    badge_entry = wallet.add(sign_cose(INSTITUTE, badge(wallet.holder_did)), now=NOW)
+    assert [e.key for e in wallet.search(hours=120.0)] == [badge_entry.key]
+    assert wallet.search(hours=True) == [] and wallet.search(score="4.0") == []
+
+
 def test_candidates_narrow_by_type_format_and_issuer(wallet: Wallet) -> None:
     cs = add_diploma(wallet, serial=1)
     bd = wallet.add(sign_cose(INSTITUTE, badge(wallet.holder_did)), now=NOW)

@@ -13,7 +13,7 @@ presentation request pays for the full documents (once).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,6 +146,28 @@ def matches_subject(subject: Any, path: list[str], wanted: Any) -> bool:
     return subject is not _MISSING and _same_value(subject, wanted)
 
 
+def _token(value: Any) -> tuple[str, Any] | None:
+    """A hashable stand-in with the equality of :func:`_same_value` (scalars only)."""
+    if isinstance(value, bool):
+        return ("b", value)
+    if isinstance(value, (int, float)):
+        return ("n", float(value))  # exact: strict JSON keeps integers within 2^53
+    if isinstance(value, str):
+        return ("s", value)
+    return None
+
+
+def _leaves(node: Any, path: Sequence[str]) -> Iterator[Any]:
+    """Every value :func:`matches_subject` would compare at ``path`` (lists fan out)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _leaves(item, path)
+    elif not path:
+        yield node
+    elif isinstance(node, dict) and path[0] in node:
+        yield from _leaves(node[path[0]], path[1:])
+
+
 def _same_value(held: Any, wanted: Any) -> bool:
     # JSON equality: 3 == 3.0, but true is not 1 and "1" is not 1.
     if isinstance(held, bool) or isinstance(wanted, bool):
@@ -158,12 +180,14 @@ def _same_value(held: Any, wanted: Any) -> bool:
 class Index:
     """Entries in insertion order, with postings by type and by credential id."""
 
-    __slots__ = ("_by_id", "_by_type", "_entries", "_order", "_seq")
+    __slots__ = ("_by_id", "_by_type", "_entries", "_order", "_seq", "_values")
 
     def __init__(self) -> None:
         self._entries: dict[str, CredentialEntry] = {}
         self._order: dict[str, int] = {}
         self._seq = 0
+        # per subject path, scalar value -> keys; built by the first search on that path
+        self._values: dict[tuple[str, ...], dict[tuple[str, Any], list[str]]] = {}
         self._by_type: dict[str, dict[str, None]] = {}
         self._by_id: dict[str, str] = {}
 
@@ -177,6 +201,7 @@ class Index:
         self._entries[entry.key] = entry
         self._seq += 1
         self._order[entry.key] = self._seq
+        self._values.clear()
         for name in entry.types:
             self._by_type.setdefault(name, {})[entry.key] = None
         if entry.credential_id:
@@ -187,6 +212,7 @@ class Index:
         if entry is None:
             return
         del self._order[key]
+        self._values.clear()
         for name in entry.types:
             posting = self._by_type.get(name)
             if posting is not None:
@@ -208,6 +234,35 @@ class Index:
         if entry is None and key_or_id in self._by_id:
             entry = self._entries.get(self._by_id[key_or_id])
         return entry
+
+    def pool(self, type_name: str | None,
+             wanted: Sequence[tuple[list[str], Any]]) -> Iterable[CredentialEntry]:
+        """A superset of the entries a search can match, as small as the index allows:
+        those holding the first scalar subject value asked for, else those of the type."""
+        for path, value in wanted:
+            keys = self._keys_with(tuple(path), value)
+            if keys is not None:
+                return [self._entries[key] for key in keys]
+        if type_name is not None:
+            return self.with_types([type_name])
+        return self.entries()
+
+    def _keys_with(self, path: tuple[str, ...], value: Any) -> list[str] | None:
+        token = _token(value)
+        if token is None:
+            return None
+        table = self._values.get(path)
+        if table is None:
+            table = {}
+            for entry in self._entries.values():
+                for leaf in _leaves(entry.subjects, path):
+                    found = _token(leaf)
+                    if found is not None:
+                        keys = table.setdefault(found, [])
+                        if not keys or keys[-1] != entry.key:
+                            keys.append(entry.key)
+            self._values[path] = table
+        return table.get(token, [])
 
     def entries(self) -> list[CredentialEntry]:
         return list(self._entries.values())

@@ -331,11 +331,11 @@ class Wallet:
         holds every ``subject_fields`` value. ``degree__type="BachelorDegree"`` looks
         inside nested objects; a dict value matches an object holding those members."""
         self._sync()
-        pool = self._index.with_types([type]) if type is not None else self._index.entries()
         wanted = [(name.split("__"), value) for name, value in subject_fields.items()]
         return [
-            entry for entry in pool
-            if (issuer is None or entry.issuer == issuer)
+            entry for entry in self._index.pool(type, wanted)
+            if (type is None or type in entry.types)
+            and (issuer is None or entry.issuer == issuer)
             and (format is None or entry.format == format)
             and all(matches_subject(entry.subjects, path, value) for path, value in wanted)
         ]
