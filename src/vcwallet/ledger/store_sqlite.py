@@ -39,7 +39,7 @@ INSERT OR IGNORE INTO indexed VALUES (1, 0);
 CREATE TABLE IF NOT EXISTS checkpoints (tree_size INTEGER PRIMARY KEY, root BLOB NOT NULL,
                                         note TEXT NOT NULL);
 """
-_INDEX_CHUNK = 8192
+_INDEX_CHUNK = 65_536
 _IN_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 BUSY_TIMEOUT_MS = 60_000
 CACHE_KIB = 131_072
@@ -154,22 +154,24 @@ class SqliteStore:
         return [int(r[0]) for r in rows]
 
     def _catch_up_index(self) -> None:
-        """Index the leaves appended since the last lookup."""
-        if self._indexed_upto() >= self.tree_size():
-            return
-        with self._transaction():
-            start, size = self._indexed_upto(), self.tree_size()
-            sha256 = hashlib.sha256
-            for low in range(start, size, _INDEX_CHUNK):
+        """Index the leaves appended since the last lookup, a chunk per transaction so that
+        appenders are never held up for long."""
+        sha256 = hashlib.sha256
+        while self._indexed_upto() < self.tree_size():
+            with self._transaction():
+                low = self._indexed_upto()  # re-read under the write lock
                 found = self._db.execute(
                     "SELECT idx, data FROM leaves WHERE idx >= ? AND idx < ?",
-                    (low, min(low + _INDEX_CHUNK, size)),
+                    (low, low + _INDEX_CHUNK),
                 ).fetchall()
                 self._db.executemany(
                     "INSERT OR IGNORE INTO by_hash (prefix, idx) VALUES (?, ?)",
                     [(_PREFIX.unpack_from(sha256(b"\x00" + d).digest())[0], i) for i, d in found],
                 )
-            self._db.execute("UPDATE indexed SET upto = ? WHERE id = 1", (size,))
+                upto = max((int(i) for i, _ in found), default=low - 1) + 1
+                if upto == low:
+                    raise LedgerCorrupted(f"leaf {low} is missing from the store")
+                self._db.execute("UPDATE indexed SET upto = ? WHERE id = 1", (upto,))
 
     def _indexed_upto(self) -> int:
         row = self._db.execute("SELECT upto FROM indexed WHERE id = 1").fetchone()
