@@ -308,6 +308,16 @@ def test_malformed_input_raises(bad: Any) -> None:
     assert not is_presentation(bad)
 
 
+def test_an_unreadable_credential_in_a_signed_presentation_is_a_failed_result() -> None:
+    garbage = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ENVELOPED_TYPE,
+               "id": "data:application/vc+jwt,not-a-token"}
+    result = verify(present([garbage, issue("jwt")], "jwt"))
+    assert not result.verified
+    assert [r.verified for r in result.credentials] == [False, True]
+    assert result.credentials[0].format == "unreadable"
+    assert "credential[0].format" in failed_names(result)
+
+
 def test_only_data_urls_of_credential_formats_are_opened() -> None:
     token = issue("jwt")
     assert open_envelope(envelope(token, "jwt")) == ("jwt", token)

@@ -296,8 +296,8 @@ def verify_presentation(
         return PresentationResult(False, kind, evidence.holder, tuple(checks),
                                   verification_method=evidence.verification_method)
     results = tuple(
-        _verify_item(item, challenge=challenge, domain=domain, resolver=resolver,
-                     loader=loader, now=moment)
+        _verify_readable(item, challenge=challenge, domain=domain, resolver=resolver,
+                         loader=loader, now=moment)
         for item in items
     )
     checks.append(_holder_binding(results, evidence.holder, evidence.holder_key))
@@ -485,6 +485,15 @@ def _check_times(claims: Mapping[str, Any], now: datetime) -> None:
         if name in claims and claims[name] > moment + skew:
             raise NotYetValid(f"the vp+jwt {name} {claims[name]} lies in the future "
                               f"(now {int(moment)})")
+
+
+def _verify_readable(item: dict[str, Any], **options: Any) -> CredentialResult:
+    """A credential the holder signed but nobody can read is a failed credential, reported
+    beside the others, not an exception that hides them."""
+    try:
+        return _verify_item(item, **options)
+    except MalformedDocumentError as exc:
+        return CredentialResult(False, "unreadable", (failed("format", str(exc)),))
 
 
 def _verify_item(item: dict[str, Any], *, challenge: str, domain: str, resolver: Any,
