@@ -438,10 +438,14 @@ def _label_blank_nodes(rows: list[tuple[Any, ...]], count: int, hash_name: str) 
         return ["_:c14n0"]
     hashes = []
     for node in range(count):
+        labels = _first_degree_labels(node, count)
         mentions = []
         for row in rows:
-            if node in (row[0], row[2], row[3]) and any(type(part) is int for part in row):
-                mentions.append(_line(row, _first_degree_labels(node, count)))
+            # pyld lists a quad once per position the node holds in it (a self-loop twice)
+            times = sum(
+                1 for part in (row[0], row[2], row[3]) if type(part) is int and part == node
+            )
+            mentions.extend([_line(row, labels)] * times)
         mentions.sort()
         digest = hashlib.new(hash_name)
         for line in mentions:
@@ -449,10 +453,10 @@ def _label_blank_nodes(rows: list[tuple[Any, ...]], count: int, hash_name: str) 
         hashes.append(digest.hexdigest())
     if len(set(hashes)) != count:
         return None
-    labels = [""] * count
+    canonical = [""] * count
     for rank, node in enumerate(sorted(range(count), key=hashes.__getitem__)):
-        labels[node] = f"_:c14n{rank}"
-    return labels
+        canonical[node] = f"_:c14n{rank}"
+    return canonical
 
 
 def _first_degree_labels(node: int, count: int) -> list[str]:
