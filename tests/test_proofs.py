@@ -468,3 +468,33 @@ def test_base58_matches_multiformats():
             data = b"\0" * zeros + os.urandom(size)
             assert "z" + b58encode(data) == multibase.encode(data, "base58btc")
             assert b58decode(b58encode(data)) == data
+
+
+def test_presentation_embedding_a_signed_credential(signed):
+    _, _, credential = signed
+    holder = KeyPair.generate()
+    presentation = dict(_presentation(holder), verifiableCredential=[credential])
+    vp = proofs.add_proof(
+        presentation,
+        holder,
+        verification_method=did_key_url(holder.public_key),
+        proof_purpose="authentication",
+        challenge="c-1",
+        domain="https://insurer.example",
+    )
+    for _ in range(2):  # the second time through the shape template
+        proofs.verify_proof(
+            vp,
+            resolver=_resolver(),
+            expected_purpose="authentication",
+            challenge="c-1",
+            domain="https://insurer.example",
+        )
+    inner = vp["verifiableCredential"][0]
+    assert proofs.verify_proof(inner, resolver=_resolver()).controller == inner["issuer"]
+    tampered = copy.deepcopy(vp)
+    tampered["verifiableCredential"][0]["credentialSubject"]["degree"] = "전자공학 박사"
+    with pytest.raises(InvalidSignature):
+        proofs.verify_proof(
+            tampered, resolver=_resolver(), expected_purpose="authentication", challenge="c-1"
+        )
