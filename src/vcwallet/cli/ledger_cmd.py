@@ -2,7 +2,8 @@
 
 Every subcommand takes ``--store PATH|postgresql://...``. Proofs print as JSON with RFC 9162
 names and hex hashes. ``init`` records the absolute path of the checkpoint key file in the
-store (never the key itself), so ``checkpoint`` and ``prove`` can sign without ``--key``.
+store (never the key itself), so ``checkpoint``, ``prove`` and ``append`` can sign without
+``--key``.
 Exit codes: 0 done / valid, 1 the store or a proof does not hold up (audit, tampering),
 2 unreadable input or wrong usage.
 """

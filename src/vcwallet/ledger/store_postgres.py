@@ -195,17 +195,18 @@ class PostgresStore:
         return plan
 
     def scan_leaves(self, stop: int) -> Iterator[tuple[int, bytes, bytes]]:
-        with _translate(), self._db.transaction():
-            with self._db.cursor(name="ledger_scan") as cur:
-                cur.itersize = 4096
-                cur.execute(
-                    self._q(
-                        "SELECT idx, data, subtrees FROM {leaves} WHERE idx < %s ORDER BY idx"
-                    ),
-                    (stop,),
-                )
-                for idx, data, subtrees in cur:
-                    yield int(idx), bytes(data), bytes(subtrees)
+        with (
+            _translate(),
+            self._db.transaction(),
+            self._db.cursor(name="ledger_scan") as cur,  # server-side: streams, bounded memory
+        ):
+            cur.itersize = 4096
+            cur.execute(
+                self._q("SELECT idx, data, subtrees FROM {leaves} WHERE idx < %s ORDER BY idx"),
+                (stop,),
+            )
+            for idx, data, subtrees in cur:
+                yield int(idx), bytes(data), bytes(subtrees)
 
     def count_leaves(self, stop: int) -> int:
         with _translate():
