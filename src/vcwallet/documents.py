@@ -22,6 +22,13 @@ are unsafe for signed data:
 * its canonicalization default is URGNA2012 and it has no work bound: :func:`canonize`
   always runs RDFC-1.0 (``URDNA2015``) and stops a "poison graph" with
   :class:`CanonicalizationLimitError`.
+* it resolves relative IRIs against ``http://example.org/base/`` when no base is given
+  (pyld 3.3): we pass no base, so a relative ``id`` or an undefined type stays relative
+  and is refused instead of being signed as an example.org IRI.
+
+Speed: :func:`canonize` serves documents of a shape the loader has seen from a template
+(``vcwallet._canon_cache``), byte-identical to pyld and ~10x faster; :func:`validate` gives
+:func:`expand`'s verdict the same way.
 """
 
 from __future__ import annotations
