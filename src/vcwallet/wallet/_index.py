@@ -238,11 +238,14 @@ class Index:
     def pool(self, type_name: str | None,
              wanted: Sequence[tuple[list[str], Any]]) -> Iterable[CredentialEntry]:
         """A superset of the entries a search can match, as small as the index allows:
-        those holding the first scalar subject value asked for, else those of the type."""
-        for path, value in wanted:
-            keys = self._keys_with(tuple(path), value)
-            if keys is not None:
-                return [self._entries[key] for key in keys]
+        those holding every scalar subject value asked for, else those of the type."""
+        found = [keys for keys in (self._keys_with(tuple(path), value) for path, value in wanted)
+                 if keys is not None]
+        if found:
+            found.sort(key=len)
+            others = [set(keys) for keys in found[1:]]
+            return [self._entries[key] for key in found[0]
+                    if all(key in other for other in others)]
         if type_name is not None:
             return self.with_types([type_name])
         return self.entries()
