@@ -792,3 +792,50 @@ def test_fast_path_with_explicit_blank_node_ids_and_self_loops():
         document["knows"] = "_:other"  # an explicit blank node id as a value: pyld's turn
         assert canonize(document, loader=loader) == canonize(document, fast=False)
     assert loader.templates().stats["template"] >= 2
+
+
+def test_pyld_defaults_would_sign_something_else(vectors):
+    """The pyld behaviours this module exists to override, shown on real documents."""
+    from pyld import jsonld
+
+    loader = DocumentLoader()
+    own_cache = {"contextResolver": loader.context_resolver()}  # pyld's global cache untouched
+    folder = vectors / "vc-di-eddsa" / "eddsa-rdfc-2022" / "employ"
+    signed = json.loads(_read(folder / "signedDataInt.json"))
+    unsigned = {k: v for k, v in signed.items() if k != "proof"}
+    expected = _read(folder / "canonDocDataInt.txt")
+    assert canonize(unsigned, loader=loader) == expected
+    # pyld's default algorithm is URGNA2012: other blank-node labels, another signature
+    default = jsonld.normalize(
+        unsigned, {"format": "application/n-quads", "documentLoader": loader, **own_cache}
+    )
+    assert default != expected
+    # an undefined type: pyld keeps it as an example.org IRI; we refuse it
+    typo = _credential(type=["VerifiableCredential", "Diplomaa"])
+    plain = jsonld.normalize(
+        typo,
+        {
+            "algorithm": "URDNA2015",
+            "format": "application/n-quads",
+            "documentLoader": loader,
+            **own_cache,
+        },
+    )
+    assert "<http://example.org/base/Diplomaa>" in plain
+    with pytest.raises(UndefinedTermError):
+        canonize(typo, loader=loader)
+    # an undefined property: pyld drops it silently; we refuse it
+    extra = _credential()
+    extra["credentialSubject"]["honours"] = "summa cum laude"
+    plain = jsonld.normalize(
+        extra,
+        {
+            "algorithm": "URDNA2015",
+            "format": "application/n-quads",
+            "documentLoader": loader,
+            **own_cache,
+        },
+    )
+    assert "summa cum laude" not in plain
+    with pytest.raises(UndefinedTermError):
+        canonize(extra, loader=loader)
