@@ -96,6 +96,8 @@ _MEDIA_FORMATS = {"application/vc+jwt": "jwt", "application/dc+sd-jwt": "sd-jwt"
                   "application/vc+sd-jwt": "sd-jwt", "application/vc+cose": "cose"}
 # what a wallet answers with, per presentation format (PE 2.x claim format registry)
 _PE_VP_FORMATS = {"di": "ldp_vp", "jwt": "jwt_vp_json"}
+_NO_KEY_BINDING = ("the SD-JWT carries no key-binding JWT, so nothing shows the holder "
+                   "presented it for this challenge and domain")
 
 SecuredForm = SecuredCredential | dict[str, Any] | str | bytes
 
@@ -511,34 +513,48 @@ def _verify_item(item: dict[str, Any], *, challenge: str, domain: str, resolver:
 
 def _verify_sd_jwt(token: str, *, challenge: str, domain: str, resolver: Any,
                    now: datetime) -> CredentialResult:
-    """Issuer signature and disclosures first (the token without its KB-JWT), then the key
-    binding, so each failure lands on the check it belongs to."""
+    """The whole presentation of the SD-JWT in one pass; only when that fails, the issuer's
+    part alone (the token without its KB-JWT), so the failure lands on its own check."""
     from . import sdjwt
 
     issued, _, kb_jwt = token.rpartition("~")
     checks: list[Check] = []
     claims: dict[str, Any] | None = None
     method: str | None = None
-    try:
-        base = sdjwt.verify_sd_jwt(issued + "~", resolver=resolver, nonce=None, audience=None,
-                                   now=now, require_key_binding=False)
-    except DisclosureError as exc:
-        checks.append(failed("disclosures", str(exc)))
-    except (NotYetValid, Expired) as exc:
-        checks.append(failed("validity_period", str(exc)))
-    except (VerificationError, MalformedDocumentError, ResolutionError) as exc:
-        checks.append(failed("signature", str(exc) or "the SD-JWT does not verify"))
-    else:
+    binding: Check | None = None
+    base: Any = None
+    problem = _NO_KEY_BINDING
+    if kb_jwt:
+        try:
+            base = sdjwt.verify_sd_jwt(token, resolver=resolver, nonce=challenge,
+                                       audience=domain, now=now)
+            binding = passed("key_binding", "KB-JWT signed by the cnf key for this challenge "
+                                            "and domain, covering exactly what was presented")
+        except (VerificationError, MalformedDocumentError, ResolutionError) as exc:
+            problem = str(exc)
+    if binding is None:
+        try:
+            base = sdjwt.verify_sd_jwt(issued + "~", resolver=resolver, nonce=None,
+                                       audience=None, now=now, require_key_binding=False)
+        except DisclosureError as exc:
+            checks.append(failed("disclosures", str(exc)))
+        except (NotYetValid, Expired) as exc:
+            checks.append(failed("validity_period", str(exc)))
+        except (VerificationError, MalformedDocumentError, ResolutionError) as exc:
+            checks.append(failed("signature", str(exc) or "the SD-JWT does not verify"))
+        else:  # the issuer's part holds, so what failed is the key binding
+            binding = failed("key_binding", problem)
+    if binding is not None:
         claims, method = base.claims, getattr(base.verification_method, "id", None)
         checks.append(passed("signature", f"{base.header.get('alg')} SD-JWT signed by {method}, "
                                           f"an assertionMethod of {claims.get('iss')}"))
         checks.append(passed("disclosures", f"{len(base.disclosed)} disclosure(s), each "
                                             "referenced once by a signed digest"))
         checks.append(passed("validity_period", "within nbf / exp"))
-        checks.append(_key_binding_check(token, kb_jwt, challenge, domain, resolver, now))
+        checks.append(binding)
         checks.append(skipped("status", "status present but no status checker was given")
                       if "status" in claims else skipped("status", "the SD-JWT names no status"))
-    if claims is None:
+    else:
         checks.append(skipped("key_binding", "not checked: the SD-JWT itself does not verify",
                               required=True))
         claims = _unverified_sd_claims(token)
@@ -549,21 +565,6 @@ def _verify_sd_jwt(token: str, *, challenge: str, domain: str, resolver: Any,
         types=(vct,) if isinstance(vct, str) else (), summary=_sd_summary(claims),
         verification_method=method,
     )
-
-
-def _key_binding_check(token: str, kb_jwt: str, challenge: str, domain: str, resolver: Any,
-                       now: datetime) -> Check:
-    from . import sdjwt
-
-    if not kb_jwt:
-        return failed("key_binding", "the SD-JWT carries no key-binding JWT, so nothing shows "
-                                     "the holder presented it for this challenge and domain")
-    try:
-        sdjwt.verify_sd_jwt(token, resolver=resolver, nonce=challenge, audience=domain, now=now)
-    except (VerificationError, MalformedDocumentError, ResolutionError) as exc:
-        return failed("key_binding", str(exc))
-    return passed("key_binding", "KB-JWT signed by the cnf key for this challenge and domain, "
-                                 "covering exactly the disclosures presented")
 
 
 def _unverified_sd_claims(token: str) -> dict[str, Any] | None:
