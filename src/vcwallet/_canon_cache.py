@@ -311,7 +311,7 @@ class TemplateCache:
         hash_name: str,
     ) -> str | None:
         template: Template | None = None
-        odd_value = False
+        odd_value = probe_failed = False
         for _ in range(len(leaves) + 1):
             try:
                 template = build(document, leaves, entry.structural)
@@ -325,6 +325,11 @@ class TemplateCache:
                 # this leaf steers expansion: key the shape's variants by its value too
                 entry.structural = entry.structural | {grow.index}
                 entry.variants.clear()
+            except Exception:  # noqa: BLE001 - the verdict is pyld's, just below
+                # the document's own error (pyld will raise it again), or a pyld whose
+                # internals moved under the tracer: either way pyld decides
+                probe_failed = True
+                break
         if odd_value:
             # an odd value, not an odd shape: pyld for this document, the cache as it was
             # (outside the handler, so no control exception rides along as __context__)
@@ -333,7 +338,11 @@ class TemplateCache:
         if len(entry.variants) >= _MAX_VARIANTS_PER_SHAPE:
             entry.variants.clear()
         expected = reference()
-        if template is None or self.fill(template, leaves, hash_name) not in (None, expected):
+        if (
+            probe_failed
+            or template is None
+            or (self.fill(template, leaves, hash_name) not in (None, expected))
+        ):
             entry.variants[key] = _PYLD_ONLY
         else:
             entry.variants[key] = template
