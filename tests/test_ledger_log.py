@@ -378,3 +378,12 @@ def test_proofs_read_o_log_n_rows_in_one_query(tmp_path: Path) -> None:
     log.consistency_proof(1000, 5000)
     assert len(store.calls) == 1 and store.calls[0] <= 2 * 13 + 2
     store.close()
+
+
+def test_many_proofs_at_once_match_single_proofs(log: TransparencyLog) -> None:
+    log.append_batch(DATA[:100])
+    wanted = [0, 1, 37, 64, 99]
+    assert log.inclusion_proofs(wanted, 100) == [log.inclusion_proof(i, 100) for i in wanted]
+    assert log.inclusion_proofs([], 100) == []
+    with pytest.raises(LedgerError):
+        log.inclusion_proofs([100], 100)

@@ -219,12 +219,11 @@ def anchor_credentials(
         return []
     indexes = log.append_batch(records)
     signed = log.sign_checkpoint(signing_key, tree_size=indexes.stop)
-    receipts = []
-    for index in indexes:
-        proof = log.inclusion_proof(index, indexes.stop)
-        receipts.append(Receipt(log.origin, kind, index, proof.tree_size, proof.leaf_hash,
-                                proof.inclusion_path, signed.note))
-    return receipts
+    return [
+        Receipt(log.origin, kind, p.leaf_index, p.tree_size, p.leaf_hash, p.inclusion_path,
+                signed.note)
+        for p in log.inclusion_proofs(indexes, indexes.stop)
+    ]
 
 
 def verify_receipt(

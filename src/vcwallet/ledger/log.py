@@ -215,6 +215,25 @@ class TransparencyLog:
         hashes = self._hashes(groups, size)
         return InclusionProof(leaf_index, size, hashes[0], tuple(hashes[1:]))
 
+    def inclusion_proofs(
+        self, leaf_indexes: Sequence[int], tree_size: int | None = None
+    ) -> list[InclusionProof]:
+        """Inclusion proofs for many leaves at one size, reading all their rows at once
+        (a batch of consecutive leaves shares most of its path)."""
+        size = self._size_arg(tree_size)
+        if any(not 0 <= i < size for i in leaf_indexes):
+            raise LedgerError(f"a leaf index is not below tree size {size}")
+        per_leaf = [
+            [[node_id(0, i)], *_ids_for_ranges(inclusion_ranges(i, size))] for i in leaf_indexes
+        ]
+        flat = self._hashes([group for groups in per_leaf for group in groups], size)
+        proofs, at = [], 0
+        for index, groups in zip(leaf_indexes, per_leaf):
+            hashes = flat[at : at + len(groups)]
+            at += len(groups)
+            proofs.append(InclusionProof(index, size, hashes[0], tuple(hashes[1:])))
+        return proofs
+
     def consistency_proof(self, first: int, second: int | None = None) -> ConsistencyProof:
         """PROOF(first, D[0:second]) from stored hashes (``0 < first <= second``)."""
         size = self._size_arg(second)
