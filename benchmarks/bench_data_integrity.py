@@ -17,6 +17,7 @@ Run: ``.venv/bin/python benchmarks/bench_data_integrity.py [--seconds 2]``
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import time
 from collections.abc import Callable
@@ -181,10 +182,14 @@ def bench_suite(key_type: KeyType, seconds: float) -> None:
 
 
 def bench_resolver(seconds: float) -> None:
-    key = KeyPair.generate()
-    resolver, method = DidResolver(), did_key_url(key.public_key)
-    resolved = rate(lambda i: resolver.verification_method(method, "assertionMethod"), seconds)
-    print(f"\nDidResolver did:key lookups: {resolved:8.0f} /s")
+    for key_type in (KeyType.ED25519, KeyType.P256):
+        key = KeyPair.generate(key_type)
+        lookup = functools.partial(
+            DidResolver().verification_method, did_key_url(key.public_key), "assertionMethod"
+        )
+        resolved = rate(lambda i, lookup=lookup: lookup(), seconds)
+        print(f"\nDidResolver did:key ({key_type.value}) lookups: {resolved:8.0f} /s", end="")
+    print()
 
 
 def main() -> None:
