@@ -24,7 +24,7 @@ def vcwallet() -> None:
 
 def _register() -> None:
     # Each line adds one command group; modules are independent of each other.
-    from . import credential_cmd, demo_cmd, key_cmd, ledger_cmd, wallet_cmd
+    from . import credential_cmd, demo_cmd, key_cmd, ledger_cmd, serve_cmd, wallet_cmd
 
     vcwallet.add_command(key_cmd.key)
     vcwallet.add_command(ledger_cmd.ledger)
@@ -32,6 +32,7 @@ def _register() -> None:
     vcwallet.add_command(credential_cmd.verify_command)
     vcwallet.add_command(credential_cmd.contexts)
     vcwallet.add_command(demo_cmd.demo)
+    vcwallet.add_command(serve_cmd.serve)
     vcwallet.add_command(wallet_cmd.wallet)
     vcwallet.add_command(wallet_cmd.present)
 
