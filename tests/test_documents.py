@@ -839,3 +839,79 @@ def test_pyld_defaults_would_sign_something_else(vectors):
     assert "summa cum laude" not in plain
     with pytest.raises(UndefinedTermError):
         canonize(extra, loader=loader)
+
+
+_FUZZ_KEYS = [
+    "@id",
+    "@type",
+    "@value",
+    "@language",
+    "@list",
+    "@set",
+    "@graph",
+    "@context",
+    "@reverse",
+    "@index",
+    "@nest",
+    "@included",
+    "@json",
+    "name",
+    "description",
+    "credentialSubject",
+    "issuer",
+    "holder",
+    "",
+    "x:y",
+    "_:b",
+    "https://a.example/p",
+]
+_FUZZ_LEAVES = [
+    "did:example:1",
+    "_:b0",
+    "rel",
+    "",
+    "@id",
+    "https://a.example/x",
+    1,
+    0.5,
+    True,
+    None,
+    "en",
+    "2020-01-01T00:00:00Z",
+    "VerifiableCredential",
+    "ex:foo",
+    {"@vocab": "https://v.example/"},
+    [V2],
+    "https://www.w3.org/ns/credentials/examples/v2",
+]
+
+
+def test_fast_path_agrees_with_pyld_on_keyword_soup():
+    import random
+
+    rng = random.Random(12)
+
+    def noise(depth):
+        roll = rng.random()
+        if depth > 3 or roll < 0.4:
+            return copy.deepcopy(rng.choice(_FUZZ_LEAVES))
+        if roll < 0.6:
+            return [noise(depth + 1) for _ in range(rng.randint(0, 3))]
+        return {rng.choice(_FUZZ_KEYS): noise(depth + 1) for _ in range(rng.randint(0, 4))}
+
+    loader, reference = DocumentLoader(), DocumentLoader(use_templates=False)
+    for _ in range(600):
+        document = {
+            "@context": [V2, EXAMPLES],
+            "id": "urn:x:1",
+            "type": ["VerifiableCredential"],
+            "issuer": "did:example:i",
+            "credentialSubject": {"id": "did:example:s"},
+        }
+        for _ in range(rng.randint(0, 3)):
+            target = rng.choice([document, document["credentialSubject"]])
+            if isinstance(target, dict):
+                target[rng.choice(_FUZZ_KEYS[13:])] = noise(3)
+        fast = _outcome(functools.partial(canonize, document, loader=loader))
+        assert fast == _outcome(functools.partial(canonize, document, loader=reference)), document
+    assert loader.templates().stats["template"] > 50
