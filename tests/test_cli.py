@@ -144,3 +144,25 @@ def test_console_script_never_prints_a_traceback(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode in (1, 2)
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("fmt", ["di-eddsa", "jwt", "cose"])
+def test_issue_with_ledger_writes_a_receipt_that_verifies(tmp_path, capsys, ed_key, fmt):
+    log_key = tmp_path / "log.key"
+    store = tmp_path / "ledger.db"
+    assert run(capsys, "key", "new", "--out", str(log_key))[0] == 0
+    assert run(capsys, "ledger", "init", "--store", str(store), "--key", str(log_key),
+               "--origin", "ledger.hankook.example/diplomas")[0] == 0
+    out = tmp_path / f"diploma.{fmt}"
+    code, msg, err = run(capsys, "issue", "--type", "diploma", "--subject",
+                         str(EXAMPLES / "diploma.json"), "--key", str(ed_key[0]), "--format", fmt,
+                         "--ledger", str(store), "--out", str(out))
+    assert code == 0, err
+    receipt = Path(f"{out}.receipt.json")
+    assert json.loads(receipt.read_text())["leaf_index"] == 0
+    assert run(capsys, "ledger", "verify-receipt", str(out), str(receipt), "--log-key",
+               str(log_key))[0] == 0
+    other = tmp_path / "other.key"
+    run(capsys, "key", "new", "--out", str(other))
+    assert run(capsys, "ledger", "verify-receipt", str(out), str(receipt), "--log-key",
+               str(other))[0] == 1

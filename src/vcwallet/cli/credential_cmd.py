@@ -74,10 +74,13 @@ def static_resolver_from_files(paths: tuple[str, ...]) -> Any:
 @click.option("--issuer-name", help="Issuer's display name (Profile name).")
 @click.option("--holder", help="The subject's DID (credentialSubject.id).")
 @click.option("--valid-until", help="ISO 8601 date or time.")
+@click.option("--ledger", "ledger_store", metavar="PATH|postgresql://...",
+              help="Anchor the credential in this ledger; the receipt goes to OUT.receipt.json.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False))
 def issue_command(type_name: str, subject: str, keyfile: str, fmt: str,
                   disclosable: str | None, issuer: str | None, issuer_name: str | None,
-                  holder: str | None, valid_until: str | None, out: str) -> None:
+                  holder: str | None, valid_until: str | None, ledger_store: str | None,
+                  out: str) -> None:
     """Issue a credential of TYPE for the subject in SUBJECT, signed with KEY."""
     if disclosable is not None and fmt != "sd-jwt":
         raise CliFailure(EXIT_USAGE, "--disclosable goes with --format sd-jwt")
@@ -92,6 +95,7 @@ def issue_command(type_name: str, subject: str, keyfile: str, fmt: str,
                                 issuer_name=issuer_name, holder=holder, valid_until=until)
         write_output(out, (token + "\n").encode("ascii"))
         click.echo(f"issued {type_name} as sd-jwt ({len(paths)} disclosable paths) -> {out}")
+        _anchor_issued(ledger_store, out)
         return
     try:
         secured = issue(
@@ -108,6 +112,18 @@ def issue_command(type_name: str, subject: str, keyfile: str, fmt: str,
         raise CliFailure(EXIT_USAGE, str(exc)) from None
     write_output(out, secured.to_bytes())
     click.echo(f"issued {type_name} {secured.credential.get('id')} as {fmt} -> {out}")
+    _anchor_issued(ledger_store, out)
+
+
+def _anchor_issued(ledger_store: str | None, out: str) -> None:
+    """Signed first, anchored second: the receipt travels beside the credential."""
+    if not ledger_store:
+        return
+    from .ledger_cmd import anchor_files
+
+    (receipt,) = anchor_files(ledger_store, [out])
+    click.echo(f"anchored at leaf {receipt.leaf_index} (tree size {receipt.tree_size}) -> "
+               f"{out}.receipt.json")
 
 
 def issue_sd_jwt_vc(type_name: str, subject: dict[str, Any], pair: KeyPair, *,

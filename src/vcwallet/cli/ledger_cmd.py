@@ -14,6 +14,8 @@ import json
 import os
 from typing import Any
 
+from collections.abc import Sequence
+
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -195,16 +197,7 @@ def _credential_leaf_hash(path: str) -> bytes:
 @key_option
 def append(store: str, files: tuple[str, ...], kind: str, keyfile: str | None) -> None:
     """Anchor secured credential FILEs in one durable batch; write FILE.receipt.json for each."""
-    from .. import anchor
-
-    log = _open_log(store)
-    credentials = [read_bytes(path) for path in files]
-    receipts = anchor.anchor_credentials(
-        log, credentials, signing_key=_signing_key(log, keyfile), kind=kind
-    )
-    for path, receipt in zip(files, receipts):
-        with open(f"{path}.receipt.json", "w", encoding="utf-8") as out:
-            out.write(_json.dumps(receipt.to_json(), pretty=True) + "\n")
+    receipts = anchor_files(store, files, kind=kind, keyfile=keyfile)
     _echo_json({
         "tree_size": receipts[-1].tree_size,
         "entries": [
@@ -213,6 +206,23 @@ def append(store: str, files: tuple[str, ...], kind: str, keyfile: str | None) -
             for path, r in zip(files, receipts)
         ],
     })
+
+
+def anchor_files(store: str, files: Sequence[str], *, kind: str = "issued",
+                 keyfile: str | None = None) -> list[Any]:
+    """Anchor the credential files in one durable batch and write ``FILE.receipt.json``
+    beside each (also used by ``vcwallet issue --ledger``)."""
+    from .. import anchor
+
+    log = _open_log(store)
+    credentials = [read_bytes(path) for path in files]
+    receipts = anchor.anchor_credentials(
+        log, credentials, signing_key=_signing_key(log, keyfile), kind=kind
+    )
+    for path, receipt in zip(files, receipts, strict=True):
+        with open(f"{path}.receipt.json", "w", encoding="utf-8") as out:
+            out.write(_json.dumps(receipt.to_json(), pretty=True) + "\n")
+    return receipts
 
 
 def _log_key(value: str) -> tuple[str, Ed25519PublicKey]:
