@@ -573,3 +573,35 @@ def test_answer_a_dcql_request_with_only_the_needed_disclosures(
         }
     )
     assert "birthDate" not in result.claims["credentialSubject"]
+
+
+def test_decoy_digests_hide_the_claim_count(
+    issuer_key: KeyPair, holder: KeyPair, resolver: StaticResolver
+) -> None:
+    token = issue_sd_jwt(
+        transcript(holder),
+        issuer_key,
+        kid=KID,
+        disclosable=DISCLOSABLE,
+        holder_jwk=holder.public_key.to_jwk(),
+        vct=VCT,
+        issuer=ISSUER,
+        now=NOW,
+        decoys=4,
+    )
+    subject = unverified_payload(issuer_jwt(token))["credentialSubject"]
+    assert len(subject["_sd"]) == 3 + 4 and all(len(c["_sd"]) == 1 + 4 for c in subject["courses"])
+    assert len(token.split("~")) - 2 == 3 + 3  # decoys have no disclosure
+    result = verify(present(token, holder, ["credentialSubject.gpa"]), resolver)
+    assert result.claims["credentialSubject"]["gpa"] == 3.9 and len(result.disclosed) == 1
+    with pytest.raises(ValueError, match="decoys"):
+        issue_sd_jwt(
+            {"a": 1},
+            issuer_key,
+            kid=KID,
+            disclosable=[],
+            holder_jwk=None,
+            vct=VCT,
+            issuer=ISSUER,
+            decoys=-1,
+        )

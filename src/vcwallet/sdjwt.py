@@ -124,51 +124,52 @@ def _related(pattern: DisclosurePath, path: ClaimPath) -> bool:
 # -- issuance ------------------------------------------------------------------------------------
 
 
-def _encode(
-    value: Any,
-    where: ClaimPath,
-    patterns: Sequence[DisclosurePath],
-    used: set[int],
-    out: list[str],
-    salt: Callable[[], str],
-) -> Any:
-    """``value`` with every disclosable claim below ``where`` replaced by digests."""
+@dataclass
+class _Encoder:
+    """Replaces every disclosable claim by a digest, collecting the disclosures."""
 
-    def disclosable(path: ClaimPath) -> bool:
-        hits = [i for i, p in enumerate(patterns) if _matches(p, path)]
-        used.update(hits)
+    patterns: Sequence[DisclosurePath]
+    salt: Callable[[], str]
+    decoys: int
+    used: set[int] = field(default_factory=set)
+    disclosures: list[str] = field(default_factory=list)
+
+    def _disclosable(self, path: ClaimPath) -> bool:
+        hits = [i for i, p in enumerate(self.patterns) if _matches(p, path)]
+        self.used.update(hits)
         return bool(hits)
 
-    if isinstance(value, Mapping):
-        clear: dict[str, Any] = {}
-        hidden: list[str] = []
-        for name, item in value.items():
-            path = (*where, name)
-            encoded = _encode(item, path, patterns, used, out, salt)
-            if disclosable(path):
-                if not where and name in NEVER_DISCLOSABLE:
+    def _hide(self, content: list[Any]) -> str:
+        disclosure = b64url_encode(_json.dumps([self.salt(), *content]).encode("utf-8"))
+        self.disclosures.append(disclosure)
+        return digest(disclosure)
+
+    def encode(self, value: Any, where: ClaimPath) -> Any:
+        if isinstance(value, Mapping):
+            clear: dict[str, Any] = {}
+            hidden: list[str] = []
+            for name, item in value.items():
+                path = (*where, name)
+                encoded = self.encode(item, path)
+                if not self._disclosable(path):
+                    clear[name] = encoded
+                elif not where and name in NEVER_DISCLOSABLE:
                     raise ValueError(f"claim {name!r} must not be selectively disclosable")
-                disclosure = b64url_encode(_json.dumps([salt(), name, encoded]).encode("utf-8"))
-                out.append(disclosure)
-                hidden.append(digest(disclosure))
-            else:
-                clear[name] = encoded
-        if hidden:
-            clear["_sd"] = sorted(hidden)  # sorted: the order must not reveal the claim order
-        return clear
-    if isinstance(value, list):
-        items = []
-        for index, item in enumerate(value):
-            path = (*where, index)
-            encoded = _encode(item, path, patterns, used, out, salt)
-            if disclosable(path):
-                disclosure = b64url_encode(_json.dumps([salt(), encoded]).encode("utf-8"))
-                out.append(disclosure)
-                items.append({"...": digest(disclosure)})
-            else:
-                items.append(encoded)
-        return items
-    return value
+                else:
+                    hidden.append(self._hide([name, encoded]))
+            if hidden:
+                # decoys hide how many claims there are; a digest of random bytes matches nothing
+                hidden.extend(digest(_random_salt()) for _ in range(self.decoys))
+                clear["_sd"] = sorted(hidden)  # sorted: the order must not reveal the claim order
+            return clear
+        if isinstance(value, list):
+            items = []
+            for index, item in enumerate(value):
+                path = (*where, index)
+                encoded = self.encode(item, path)
+                items.append({"...": self._hide([encoded])} if self._disclosable(path) else encoded)
+            return items
+        return value
 
 
 def _check_names(value: Any) -> None:
@@ -193,14 +194,18 @@ def issue_sd_jwt(
     issuer: str,
     now: datetime | None = None,
     salt: Callable[[], str] = _random_salt,
+    decoys: int = 0,
 ) -> str:
     """Issue an SD-JWT VC: ``"<jwt>~<disclosure>~...~"``.
 
     ``claims`` are NFC-normalised, then ``iss``, ``iat``, ``vct``, ``_sd_alg`` and (with
     ``holder_jwk``) ``cnf.jwk`` are set. ``kid`` is the issuer's DID URL and must belong to
-    ``issuer``. Every disclosable path must name at least one claim. Raises ``ValueError``
+    ``issuer``. Every disclosable path must name at least one claim. ``decoys`` adds that
+    many decoy digests to each ``_sd`` array (RFC 9901 section 4.2.5). Raises ``ValueError``
     for such issuer mistakes.
     """
+    if not 0 <= decoys <= 64:
+        raise ValueError("decoys must be between 0 and 64")
     if kid_did_or_value_error(kid) != issuer:
         raise ValueError(f"kid {kid!r} does not belong to issuer {issuer!r}")
     if not isinstance(vct, str) or not vct:
@@ -217,16 +222,14 @@ def issue_sd_jwt(
     if holder_jwk is not None:
         body["cnf"] = {"jwk": PublicKey.from_jwk(dict(holder_jwk)).to_jwk()}
     _json.check_value(body)
-    patterns = [parse_path(p) for p in disclosable]
-    used: set[int] = set()
-    disclosures: list[str] = []
-    payload = _encode(body, (), patterns, used, disclosures, salt)
-    unused = [patterns[i] for i in range(len(patterns)) if i not in used]
+    encoder = _Encoder([parse_path(p) for p in disclosable], salt, decoys)
+    payload = encoder.encode(body, ())
+    unused = [p for i, p in enumerate(encoder.patterns) if i not in encoder.used]
     if unused:
         raise ValueError(f"disclosable path {_show(unused[0])} names no claim")
     payload["_sd_alg"] = SD_ALG
     token = sign_jws(payload, signer, header={"typ": SD_JWT_TYP, "kid": kid})
-    return "~".join([token, *disclosures, ""])
+    return "~".join([token, *encoder.disclosures, ""])
 
 
 def kid_did_or_value_error(kid: str) -> str:
