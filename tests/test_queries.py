@@ -903,3 +903,99 @@ def test_index_hints_never_hide_a_match(
     }
     assert select(definition, wallet)["d"].key == key
     assert select(definition, CandidateIndex.of(wallet))["d"].key == key
+
+
+def pid_query() -> dict[str, Any]:
+    """Modelled on the credential_sets example of OpenID4VP 1.0 (a PID, or two reduced ones)."""
+
+    def query(qid: str, vct: str, *paths: list[str]) -> dict[str, Any]:
+        return {
+            "id": qid,
+            "format": "dc+sd-jwt",
+            "meta": {"vct_values": [vct]},
+            "claims": [{"path": p} for p in paths],
+        }
+
+    return {
+        "credentials": [
+            query(
+                "pid",
+                "https://credentials.example.com/identity_credential",
+                ["given_name"],
+                ["family_name"],
+                ["address", "street_address"],
+            ),
+            query(
+                "other_pid",
+                "https://othercredentials.example/pid",
+                ["given_name"],
+                ["family_name"],
+                ["address", "street_address"],
+            ),
+            query(
+                "pid_reduced_cred_1",
+                "https://credentials.example.com/reduced_identity_credential",
+                ["family_name"],
+                ["given_name"],
+            ),
+            query(
+                "pid_reduced_cred_2",
+                "https://cred.example/residence_credential",
+                ["postal_code"],
+                ["locality"],
+                ["region"],
+            ),
+            query("nice_to_have", "https://company.example/company_rewards", ["rewards_number"]),
+        ],
+        "credential_sets": [
+            {"options": [["pid"], ["other_pid"], ["pid_reduced_cred_1", "pid_reduced_cred_2"]]},
+            {"required": False, "options": [["nice_to_have"]]},
+        ],
+    }
+
+
+def sd(key: str, vct: str, **claims: Any) -> Candidate:
+    return Candidate(key, "sd-jwt", {"vct": vct, "iss": "did:web:gov.example", **claims})
+
+
+REDUCED_1 = sd(
+    "r1",
+    "https://credentials.example.com/reduced_identity_credential",
+    given_name="서연",
+    family_name="이",
+)
+REDUCED_2 = sd(
+    "r2",
+    "https://cred.example/residence_credential",
+    postal_code="06236",
+    locality="강남구",
+    region="서울특별시",
+)
+REWARDS = sd("rw", "https://company.example/company_rewards", rewards_number="K-1234")
+PID = sd(
+    "pid",
+    "https://credentials.example.com/identity_credential",
+    given_name="서연",
+    family_name="이",
+    address={"street_address": "테헤란로 1", "locality": "강남구"},
+)
+
+
+def test_dcql_credential_sets_pick_the_first_option_the_wallet_can_meet() -> None:
+    reduced = select(pid_query(), [REWARDS, REDUCED_2, REDUCED_1])
+    assert [m.query_id for m in reduced.matches] == [
+        "pid_reduced_cred_1",
+        "pid_reduced_cred_2",
+        "nice_to_have",
+    ]
+    assert reduced.keys == ("r1", "r2", "rw")
+    full = select(pid_query(), [REDUCED_1, REDUCED_2, PID])
+    assert list(full.by_id) == ["pid"]
+    assert full["pid"].disclose == (
+        ("given_name",),
+        ("family_name",),
+        ("address", "street_address"),
+    )
+    with pytest.raises(UnmetRequirement) as info:
+        select(pid_query(), [REDUCED_1, REWARDS])
+    assert info.value.requirement == "credential_sets[0]" and "'pid'" in info.value.constraint
