@@ -256,9 +256,12 @@ class CandidateIndex:
     current; ``discard`` drops them (they are rebuilt on the next request).
     """
 
-    _items: list[Candidate] = field(default_factory=list)
-    _maps: dict[ClaimPath, dict[str, list[int]]] = field(default_factory=dict)
-    _sets: dict[tuple[ClaimPath, str], set[int]] = field(default_factory=dict)
+    _items: list[Candidate] = field(default_factory=list, repr=False)
+    _maps: dict[ClaimPath, dict[str, list[int]]] = field(default_factory=dict, repr=False)
+    _sets: dict[tuple[ClaimPath, str], set[int]] = field(default_factory=dict, repr=False)
+
+    def __repr__(self) -> str:
+        return f"CandidateIndex({len(self._items)} candidates, {len(self._maps)} indexed paths)"
 
     @classmethod
     def of(cls, candidates: Iterable[Candidate]) -> CandidateIndex:
