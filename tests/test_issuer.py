@@ -276,3 +276,44 @@ def test_verify_consent_rejects_garbage() -> None:
     for junk in ("", "a.b", "not.a.jwt", "{}"):
         with pytest.raises(MalformedDocumentError):
             verify_consent(junk, employer=EMPLOYER, now=NOW)
+
+
+def test_threads_share_one_issuer(issuer: Issuer, holder: KeyPair) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(n: int) -> tuple[int, str]:
+        fmt = ("jwt", "di-eddsa", "cose")[n % 3]
+        issued = issuer.issue("diploma", subject("diploma", holder), format=fmt, now=NOW)
+        anchor.verify_receipt(issued.secured, issued.receipt, issuer.log.public_key)
+        issuer.receipt(issued.id)  # reads through this worker thread's own connection
+        return issued.receipt.leaf_index, issued.id
+
+    with ThreadPoolExecutor(6) as pool:
+        done = list(pool.map(one, range(18)))
+    assert sorted(index for index, _ in done) == list(range(18))
+    assert issuer.records.count() == 18
+    report = issuer.log.audit()
+    assert report.tree_size == 18
+
+
+def test_postgresql_ledger(tmp_path: Path, holder: KeyPair, postgres_url: str) -> None:
+    import uuid
+
+    from vcwallet.ledger.store_postgres import PostgresStore
+
+    schema = f"t_issuer_{uuid.uuid4().hex[:12]}"
+    joiner = "&" if "?" in postgres_url else "?"
+    location = f"{postgres_url}{joiner}schema={schema}"
+    made = Issuer(name="이브이체크", base_url=BASE, keys=[KeyPair.generate()],
+                  data_dir=tmp_path, ledger=location)
+    try:
+        issued = made.issue("battery", subject("battery", holder), format="jwt", now=NOW)
+        change = made.revoke(issued.id)
+        assert change.receipt is not None and change.receipt.leaf_index == 1
+        anchor.verify_receipt(issued.secured, change.receipt, made.log.public_key)
+        assert not (tmp_path / "ledger.sqlite").exists()
+    finally:
+        made.close()
+        dropper = PostgresStore(postgres_url, schema=schema)
+        dropper.drop()
+        dropper.close()
