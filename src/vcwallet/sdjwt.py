@@ -206,7 +206,7 @@ def issue_sd_jwt(
     """
     if not 0 <= decoys <= 64:
         raise ValueError("decoys must be between 0 and 64")
-    if kid_did_or_value_error(kid) != issuer:
+    if _kid_did_or_value_error(kid) != issuer:
         raise ValueError(f"kid {kid!r} does not belong to issuer {issuer!r}")
     if not isinstance(vct, str) or not vct:
         raise ValueError("vct must be a non-empty string")
@@ -232,7 +232,7 @@ def issue_sd_jwt(
     return "~".join([token, *encoder.disclosures, ""])
 
 
-def kid_did_or_value_error(kid: str) -> str:
+def _kid_did_or_value_error(kid: str) -> str:
     try:
         return kid_did(kid)
     except MalformedDocumentError as exc:
