@@ -510,6 +510,10 @@ def _first_match(
     return None, attempt
 
 
+_Resolve = Callable[[InputDescriptor], tuple[Match | None, "_Attempt"]]
+_Take = Callable[[InputDescriptor], None]
+
+
 def _pick_count(req: SubmissionRequirement, available: int) -> tuple[int, int]:
     """(needed, chosen): fewest that satisfy the rule, at least one when any is available."""
     if req.count is not None:
@@ -560,7 +564,7 @@ def select_pe(
 
 
 def _apply_requirement(
-    req: SubmissionRequirement, definition: PresentationDefinition, resolve: Any, take: Any
+    req: SubmissionRequirement, definition: PresentationDefinition, resolve: _Resolve, take: _Take
 ) -> None:
     """Satisfy one submission requirement (taking its descriptors) or raise UnmetRequirement."""
     if req.from_group is not None:
@@ -589,8 +593,9 @@ def _apply_requirement(
 
 
 def _apply_nested(
-    req: SubmissionRequirement, definition: PresentationDefinition, resolve: Any, take: Any
+    req: SubmissionRequirement, definition: PresentationDefinition, resolve: _Resolve, take: _Take
 ) -> None:
+    """Nested requirements: dry-run each, then take the ones the rule needs."""
     outcomes: list[tuple[SubmissionRequirement, UnmetRequirement | None]] = []
     for sub in req.from_nested:
         try:
