@@ -201,7 +201,7 @@ def main() -> None:
 
         start = time.perf_counter()
         found = by_subject()
-        say(f"search(subject fields), first (parses every credential): "
+        say(f"search(subject fields), first (parses every credential, builds tables): "
             f"{(time.perf_counter() - start) * 1000:.0f} ms")
         say(f"search(subject fields): {len(found)} found, {percentiles(timed(by_subject, 10))}")
         keys = [e.key for e in rng.sample(wallet.list(), 200)]
