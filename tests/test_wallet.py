@@ -419,7 +419,7 @@ def test_copied_file_reveals_no_plaintext(tmp_path: Path) -> None:
     ]
     needles = [s.encode("utf-8") for s in secrets]
     needles += [s.encode("utf-16-le") for s in secrets[:3]]
-    needles += [json.dumps(s).strip('"').encode() for s in secrets[:3]]  # \\uXXXX form
+    needles += [json.dumps(s).strip('"').encode() for s in secrets[:3]]  # the \\u-escaped form
     needles.append(base64.urlsafe_b64decode(w.holder.private_jwk()["d"] + "="))
     open_bytes = _file_bytes(path)
     w.close()
