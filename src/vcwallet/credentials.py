@@ -507,7 +507,7 @@ def strict_expand_once(document: dict[str, Any], *, loader: Any) -> None:
     known = _clean_shapes.setdefault(loader, set())
     if fingerprint in known:
         return
-    documents.expand(document, loader=loader)
+    documents.validate(document, loader=loader)
     if len(known) >= _SHAPE_MEMO_LIMIT:
         known.clear()
     known.add(fingerprint)
