@@ -51,7 +51,7 @@ from .errors import (
     UnknownCredential,
 )
 from .keys import KeyPair, KeyType
-from .ledger import TransparencyLog, open_store
+from .ledger import SignedCheckpoint, TransparencyLog, open_store, parse_checkpoint_unverified
 from .ledger.store import LedgerStore
 from .status import SqliteStatusStore, StatusRegistry
 
@@ -316,6 +316,7 @@ class Issuer:
         self._records: _Records | None = None
         self._status: StatusRegistry | None = None
         self._opened: list[LedgerStore] = []
+        self._latest: SignedCheckpoint | None = None
 
     def __repr__(self) -> str:
         return f"Issuer(name={self.name!r}, did={self.did!r})"
@@ -474,6 +475,7 @@ class Issuer:
         with self._write_lock:
             receipts = anchor.anchor_credentials(self.log, signed,
                                                  signing_key=self._ledger_private())
+            self._remember(receipts[-1].checkpoint)
             self.records.add([
                 (s.credential["id"], r.type_name, s.format, _stored_bytes(s),
                  _subject_id(s.credential), rc.leaf_index, rc.leaf_hash,
@@ -524,6 +526,7 @@ class Issuer:
                 index = self.log.append(anchor.leaf_record(record.secured(), kind=kind))
                 receipt = anchor.receipt_for(self.log, index, kind=kind,
                                              signing_key=self._ledger_private())
+                self._remember(receipt.checkpoint)
         return StatusChange(credential_id, purpose, value, self.state_of(credential_id), receipt)
 
     def status_list_credential(self, list_id: str, *, now: datetime | None = None) -> Any:
@@ -537,9 +540,34 @@ class Issuer:
 
     def receipt(self, credential_id: str) -> Receipt:
         """A fresh receipt for the credential's ``issued`` leaf against the latest checkpoint."""
-        record = self.records.get(credential_id)
-        return anchor.receipt_for(self.log, record.leaf_index,
-                                  signing_key=self._ledger_private())
+        return self._fresh_receipt(self.records.get(credential_id).leaf_index)
+
+    def _fresh_receipt(self, leaf_index: int, kind: str = "issued") -> Receipt:
+        latest = self.latest_checkpoint()
+        proof = self.log.inclusion_proof(leaf_index, latest.checkpoint.tree_size)
+        return Receipt(self.log.origin, kind, proof.leaf_index, proof.tree_size,
+                       proof.leaf_hash, proof.inclusion_path, latest.note)
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def latest_checkpoint(self) -> SignedCheckpoint:
+        """The newest signed checkpoint (for a log that never signed one, an empty-tree
+        checkpoint is signed now). Kept in memory, so serving it costs nothing: every write
+        this Issuer makes updates it. Another process appending to the same ledger is not
+        seen until this Issuer writes again; its answers stay valid, only less fresh."""
+        latest = self._latest
+        if latest is None:
+            with self._write_lock:
+                if self._latest is None:
+                    self._latest = (self.log.latest_checkpoint()
+                                    or self.log.sign_checkpoint(self._ledger_private()))
+                latest = self._latest
+        return latest
+
+    def _remember(self, note: str) -> None:
+        """Keep ``note`` (just signed, under the write lock) as the latest checkpoint."""
+        checkpoint = parse_checkpoint_unverified(note)
+        if self._latest is None or checkpoint.tree_size >= self._latest.checkpoint.tree_size:
+            self._latest = SignedCheckpoint(checkpoint, note)
 
     # -- consented release -------------------------------------------------------------------
     def release(
@@ -568,8 +596,7 @@ class Issuer:
                               f"as {credential_id}")
         if record.subject != holder:
             raise PolicyError(f"{holder} is not the subject of {credential_id}")
-        receipt = anchor.receipt_for(self.log, record.leaf_index,
-                                     signing_key=self._ledger_private())
+        receipt = self._fresh_receipt(record.leaf_index)
         return ConsentRelease(credential_id, holder, employer, expires, record.secured(),
                               self.state_of(credential_id), receipt)
 

@@ -217,6 +217,8 @@ class _Routes:
         self._tokens = [t.encode("utf-8") for t in config.issue_tokens]
         self._employers = [(e.id, e.api_key.encode("utf-8")) for e in config.employers]
         self._did_json = _json.dumps(issuer.did_document()).encode("utf-8")
+        # list id -> (signed copy, its bytes, media type): one serialisation per signing
+        self._list_bodies: dict[str, tuple[Any, bytes, str]] = {}
         self._resolver = StaticResolver({issuer.did: issuer.did_document()},
                                         fallback=DidResolver(fetch=_refuse_fetch))
 
@@ -390,24 +392,24 @@ class _Routes:
     async def did_json(self) -> Response:
         return Response(self._did_json, media_type="application/did+json")
 
-    def status_list(self, list_id: str) -> Response:
+    async def status_list(self, list_id: str) -> Response:
         """The signed BitstringStatusListCredential (re-signed only after a change)."""
         data = self.issuer.status_list_credential(list_id)
+        cached = self._list_bodies.get(list_id)
+        if cached is not None and cached[0] is data:  # the same signed copy: same bytes
+            return Response(cached[1], media_type=cached[2])
         if isinstance(data, dict):
-            return Response(_json.dumps(data).encode("utf-8"), media_type="application/vc")
-        if isinstance(data, bytes):
-            return Response(data, media_type="application/vc+cose")
-        return PlainTextResponse(data, media_type="application/vc+jwt")
+            body, kind = _json.dumps(data).encode("utf-8"), "application/vc"
+        elif isinstance(data, bytes):
+            body, kind = data, "application/vc+cose"
+        else:
+            body, kind = str(data).encode("ascii"), "application/vc+jwt"
+        self._list_bodies[list_id] = (data, body, kind)
+        return Response(body, media_type=kind)
 
     # -- ledger -----------------------------------------------------------------------------------
-    def _latest_note(self) -> str:
-        latest = self.issuer.log.latest_checkpoint()
-        if latest is None:  # a log that never issued still has a (signed, empty) head
-            latest = self.issuer.log.sign_checkpoint(self.issuer._ledger_private())
-        return latest.note
-
     async def checkpoint(self) -> PlainTextResponse:
-        return PlainTextResponse(self._latest_note())
+        return PlainTextResponse(self.issuer.latest_checkpoint().note)
 
     async def inclusion(self, leaf_hash: str = Query(..., description="64 hex digits"),
                         tree_size: int | None = Query(None, ge=1)) -> JSONResponse:
@@ -417,10 +419,8 @@ class _Routes:
         log = self.issuer.log
         note = None
         if tree_size is None:
-            note = self._latest_note()
-            latest = log.latest_checkpoint()
-            assert latest is not None
-            tree_size = latest.checkpoint.tree_size
+            latest = self.issuer.latest_checkpoint()
+            note, tree_size = latest.note, latest.checkpoint.tree_size
         index = self._find(wanted)
         if index >= tree_size:
             raise ApiError(404, f"the leaf is not in the tree of size {tree_size}")
@@ -445,10 +445,8 @@ class _Routes:
         """Everything a verifier needs in one round trip: the latest checkpoint, the leaf's
         inclusion proof against it, and (``since`` > 0) a consistency proof from ``since``."""
         wanted = _leaf_hash(leaf_hash)
-        note = self._latest_note()
-        latest = self.issuer.log.latest_checkpoint()
-        assert latest is not None
-        size = latest.checkpoint.tree_size
+        latest = self.issuer.latest_checkpoint()
+        note, size = latest.note, latest.checkpoint.tree_size
         index = self._find(wanted)
         if index >= size:
             raise ApiError(404, f"the leaf is not yet covered by a checkpoint (size {size})")
