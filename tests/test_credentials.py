@@ -225,3 +225,39 @@ def test_detect_format(keys):
         assert detect_format(secured.to_bytes()) == expected
     with pytest.raises(MalformedDocumentError):
         detect_format(b"a.b.c.d.e")
+
+
+def _sd_jwt(keys, holder_jwk=None):
+    from vcwallet.sdjwt import issue_sd_jwt
+
+    signer = keys[KeyType.ED25519]
+    claims = {"credentialSubject": {"name": "김민준", "gpa": 4.12, "birthDate": "2000-03-01"}}
+    return issue_sd_jwt(claims, signer, kid=f"{signer.did_key}#{signer.did_key[8:]}",
+                        disclosable=["credentialSubject.gpa", "credentialSubject.birthDate"],
+                        holder_jwk=holder_jwk, vct="https://w3id.org/vcwallet/vct/transcript",
+                        issuer=signer.did_key, now=NOW)
+
+
+def test_sd_jwt_as_issued_verifies_and_an_edited_disclosure_fails(keys):
+    token = _sd_jwt(keys)
+    result = verify_credential(token, now=NOW)
+    assert result.verified, result.failures
+    assert result.format == "sd-jwt"
+    assert result.credential["credentialSubject"]["gpa"] == 4.12
+    assert result.check("context").status is Status.SKIPPED
+    jwt, *disclosures, last = token.split("~")
+    edited = base64.urlsafe_b64decode(disclosures[0] + "=" * (-len(disclosures[0]) % 4))
+    forged_disclosure = _b64(edited.replace(b"4.12", b"4.5").replace(b"2000-03-01", b"1990-01-01"))
+    forged = "~".join([jwt, forged_disclosure, *disclosures[1:], last])
+    assert not verify_credential(forged, now=NOW).verified
+
+
+def test_sd_jwt_with_key_binding_needs_a_presentation_check(keys):
+    from vcwallet.sdjwt import present_sd_jwt
+
+    holder = KeyPair.generate()
+    token = _sd_jwt(keys, holder_jwk=holder.public_key.to_jwk())
+    presented = present_sd_jwt(token, disclose=["credentialSubject.gpa"], holder=holder,
+                               nonce="n-1", audience="https://employer.example", now=NOW)
+    result = verify_credential(presented, now=NOW)
+    assert not result.verified and "presentation" in result.check("format").reason

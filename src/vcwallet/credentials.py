@@ -29,8 +29,10 @@ from . import _json
 from .credential_types import CredentialType, credential_type, detect_type
 from .errors import (
     CanonicalizationLimitError,
+    Expired,
     InvalidSignature,
     MalformedDocumentError,
+    NotYetValid,
     ProofPurposeError,
     ResolutionError,
     SchemaValidationError,
@@ -549,8 +551,43 @@ def _safe_summary(found: CredentialType | None, credential: dict[str, Any]) -> s
 
 
 def _sd_jwt_result(data: str | bytes, *, resolver: Any, now: datetime) -> CredentialResult:
-    checks = (
-        failed("format", "SD-JWT credentials are verified with vcwallet.sdjwt.verify_sd_jwt "
-                         "(they need the verifier's nonce and audience)"),
+    """An SD-JWT VC as issued (all disclosures, no key binding): issuer signature, every
+    disclosure's digest, dates. One with a key-binding JWT is a presentation: it needs the
+    verifier's nonce and audience (vcwallet.presentations / sdjwt.verify_sd_jwt)."""
+    from . import sdjwt
+
+    token = _as_text(data)
+    if not token.endswith("~"):
+        checks = (failed("format", "this SD-JWT carries a key-binding JWT: verify it as a "
+                                   "presentation, with the verifier's nonce and audience"),)
+        return CredentialResult(False, "sd-jwt", checks)
+    checks: list[Check] = [passed("format", "SD-JWT VC (dc+sd-jwt) as issued")]
+    try:
+        found = sdjwt.verify_sd_jwt(token, resolver=resolver, nonce=None, audience=None,
+                                    now=now, require_key_binding=False)
+    except (ProofPurposeError, ResolutionError) as exc:
+        checks += [failed("issuer_key", str(exc)),
+                   skipped("signature", "no usable issuer key", required=True)]
+        return CredentialResult(False, "sd-jwt", tuple(checks))
+    except (NotYetValid, Expired) as exc:
+        checks.append(failed("validity_period", str(exc)))
+        return CredentialResult(False, "sd-jwt", tuple(checks))
+    except (VerificationError, MalformedDocumentError) as exc:
+        checks.append(failed("signature", str(exc) or "SD-JWT does not verify"))
+        return CredentialResult(False, "sd-jwt", tuple(checks))
+    claims = found.claims
+    method = found.verification_method
+    checks += [
+        skipped("context", "SD-JWT VC claims are plain JSON, not JSON-LD"),
+        passed("issuer_key", f"{method.id} is an assertionMethod of {claims.get('iss')}"),
+        passed("signature", f"issuer signature and {len(found.disclosed)} disclosure digests hold"),
+        passed("validity_period", "nbf / exp hold at the time of verification"),
+        skipped("schema", "SD-JWT VC type metadata (vct) is not fetched"),
+        _status_check(claims),
+    ]
+    vct = claims.get("vct")
+    return CredentialResult(
+        verified=all_hold(checks), format="sd-jwt", checks=tuple(checks), credential=claims,
+        issuer=claims.get("iss") if isinstance(claims.get("iss"), str) else None,
+        types=(vct,) if isinstance(vct, str) else (), verification_method=method.id,
     )
-    return CredentialResult(False, "sd-jwt", checks)
