@@ -216,7 +216,7 @@ def test_fresh_receipt_verifies_against_a_later_checkpoint(issuer: Issuer,
 
 
 # -- consent ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("fmt", ["di-eddsa", "jwt"])
+@pytest.mark.parametrize("fmt", ["di-eddsa", "jwt", "cose"])
 def test_consent_release(issuer: Issuer, holder: KeyPair, fmt: str) -> None:
     issued = issuer.issue("diploma", subject("diploma", holder), format=fmt, now=NOW)
     consent = create_consent(issued.secured, holder, employer=EMPLOYER,
@@ -273,6 +273,8 @@ def test_consent_for_a_credential_not_issued_here(issuer: Issuer, tmp_path: Path
 def test_verify_consent_rejects_garbage() -> None:
     from vcwallet.errors import MalformedDocumentError
 
+    with pytest.raises(ValueError, match="expire after"):
+        create_consent({"proof": {}}, KeyPair.generate(), employer=EMPLOYER, expires=NOW, now=NOW)
     for junk in ("", "a.b", "not.a.jwt", "{}"):
         with pytest.raises(MalformedDocumentError):
             verify_consent(junk, employer=EMPLOYER, now=NOW)

@@ -68,7 +68,6 @@ __all__ = [
     "wire_form",
 ]
 
-VP_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 MAX_CONSENT_LIFETIME = timedelta(days=90)
 _KEY_TYPE_FOR_FORMAT = {"di-eddsa": KeyType.ED25519, "di-ecdsa": KeyType.P256}
 
@@ -185,6 +184,7 @@ CREATE TABLE IF NOT EXISTS issued (
     id TEXT PRIMARY KEY, type TEXT NOT NULL, format TEXT NOT NULL, data BLOB NOT NULL,
     subject TEXT, leaf_index INTEGER NOT NULL, leaf_hash BLOB NOT NULL,
     issued_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS issued_by_leaf ON issued (leaf_hash);
 """
 
 
@@ -249,12 +249,20 @@ class _Records:
                 raise
 
     def get(self, credential_id: str) -> _Record:
+        return self._one("id", credential_id, credential_id)
+
+    def by_leaf_hash(self, leaf_hash: bytes, shown: str) -> _Record:
+        """The credential whose ``issued`` leaf hashes to ``leaf_hash`` (``shown`` names it
+        in the error)."""
+        return self._one("leaf_hash", leaf_hash, shown)
+
+    def _one(self, column: str, value: object, shown: str) -> _Record:
         with self._lock:
             row = self._db.execute(
                 "SELECT id, type, format, data, subject, leaf_index, leaf_hash"
-                " FROM issued WHERE id = ?", (credential_id,)).fetchone()
+                f" FROM issued WHERE {column} = ?", (value,)).fetchone()
         if row is None:
-            raise UnknownCredential(credential_id)
+            raise UnknownCredential(shown)
         return _Record(row[0], row[1], row[2], bytes(row[3]), row[4], int(row[5]),
                        bytes(row[6]))
 
@@ -480,9 +488,9 @@ class Issuer:
                 (s.credential["id"], r.type_name, s.format, _stored_bytes(s),
                  _subject_id(s.credential), rc.leaf_index, rc.leaf_hash,
                  proofs.format_datetime(moment))
-                for r, s, rc in zip(requests, signed, receipts)
+                for r, s, rc in zip(requests, signed, receipts, strict=True)
             ])
-        return [IssuedCredential(s, rc) for s, rc in zip(signed, receipts)]
+        return [IssuedCredential(s, rc) for s, rc in zip(signed, receipts, strict=True)]
 
     def issued(self, credential_id: str) -> SecuredCredential:
         """The credential this issuer issued under ``credential_id`` (UnknownCredential)."""
@@ -587,15 +595,12 @@ class Issuer:
                                                resolver=self._resolver, now=moment)
         holder = str(presentation["holder"])
         embedded = _embedded_credential(presentation)
-        credential_id = embedded.credential.get("id")
-        if not isinstance(credential_id, str):
-            raise MalformedDocumentError("the consented credential has no id")
-        record = self.records.get(credential_id)
-        if anchor.credential_leaf_hash(embedded) != record.leaf_hash:
-            raise PolicyError(f"the consented credential is not the one {self.name} issued "
-                              f"as {credential_id}")
+        claimed = _claimed_id(embedded)
+        # the leaf hash names the credential exactly: one this issuer issued, unchanged
+        record = self.records.by_leaf_hash(anchor.credential_leaf_hash(embedded), claimed)
         if record.subject != holder:
-            raise PolicyError(f"{holder} is not the subject of {credential_id}")
+            raise PolicyError(f"{holder} is not the subject of {record.id}")
+        credential_id = record.id
         receipt = self._fresh_receipt(record.leaf_index)
         return ConsentRelease(credential_id, holder, employer, expires, record.secured(),
                               self.state_of(credential_id), receipt)
@@ -654,29 +659,43 @@ def verify_consent(
     return payload, expires
 
 
-def _embedded_credential(consent: dict[str, Any]) -> SecuredCredential:
-    """The one credential inside a consent: embedded DI, or an enveloped vc+jwt."""
-    entries = consent.get("verifiableCredential")
+def _embedded_credential(presentation: dict[str, Any]) -> anchor.Secured:
+    """The one credential inside a consent: embedded Data Integrity, or enveloped."""
+    from .presentations import ENVELOPED_TYPE, open_envelope
+
+    entries = presentation.get("verifiableCredential")
     entries = entries if isinstance(entries, list) else [entries]
     if len(entries) != 1 or not isinstance(entries[0], dict):
         raise MalformedDocumentError("a consent must carry exactly one credential")
     entry = entries[0]
-    if entry.get("type") == "EnvelopedVerifiableCredential":
-        url = entry.get("id")
-        prefix = "data:application/vc+jwt,"
-        if not isinstance(url, str) or not url.startswith(prefix):
-            raise MalformedDocumentError("an enveloped credential must be a vc+jwt data URL")
-        from . import jose
-
-        token = url[len(prefix):]
-        return SecuredCredential("jwt", token, jose.unverified_payload(token))
+    types = entry.get("type")
+    if ENVELOPED_TYPE in (types if isinstance(types, list) else [types]):
+        kind, data = open_envelope(entry)
+        return anchor.Secured(kind, data)
     if "proof" not in entry:
         raise MalformedDocumentError("the consented credential carries no proof")
-    return SecuredCredential("di", entry, {k: v for k, v in entry.items() if k != "proof"})
+    return anchor.Secured("di", entry)
+
+
+def _claimed_id(secured: anchor.Secured) -> str:
+    """The id the credential claims, for messages only (nothing is decided on it)."""
+    from . import jose
+
+    try:
+        if isinstance(secured.data, dict):
+            claims: Any = secured.data
+        elif secured.format == "jwt" and isinstance(secured.data, str):
+            claims = jose.unverified_payload(secured.data)
+        else:
+            return f"the consented {secured.format} credential"
+    except MalformedDocumentError:
+        return "the consented credential"
+    value = claims.get("id") if isinstance(claims, dict) else None
+    return value if isinstance(value, str) else "the consented credential"
 
 
 def create_consent(
-    credential: SecuredCredential | dict[str, Any] | str,
+    credential: Any,
     holder: KeyPair,
     *,
     employer: str,
@@ -685,25 +704,22 @@ def create_consent(
     now: datetime | None = None,
 ) -> str:
     """The holder's consent (a vp+jwt) to release ``credential`` to ``employer`` until
-    ``expires``. ``credential`` is a Data Integrity credential (embedded) or a vc+jwt
-    (carried as an EnvelopedVerifiableCredential). ``holder_did`` defaults to the key's
-    did:key; the ``kid`` is that DID's key."""
-    from . import jose
+    ``expires``: a presentation (:func:`vcwallet.presentations.create_presentation`) with
+    ``aud`` = ``employer`` and ``exp`` = ``expires``. ``credential`` is any secured form
+    the presentation can carry. ``holder_did`` defaults to the key's did:key."""
+    import secrets
 
-    data: Any = credential.data if isinstance(credential, SecuredCredential) else credential
-    if isinstance(data, str):
-        entry: dict[str, Any] = {"@context": [VP_CONTEXT], "type": "EnvelopedVerifiableCredential",
-                                 "id": "data:application/vc+jwt," + data.strip()}
-    elif isinstance(data, dict):
-        entry = data
-    else:
-        raise TypeError("a consent carries a Data Integrity or vc+jwt credential")
+    from .presentations import create_presentation
+
     if expires.tzinfo is None:
         raise ValueError("expires must carry a time zone")
-    did = holder_did or holder.did_key
-    kid = f"{did}#{did[len('did:key:'):]}" if did.startswith("did:key:") else f"{did}#key-1"
     moment = now or datetime.now(UTC)
-    payload = {"@context": [VP_CONTEXT], "type": ["VerifiablePresentation"], "holder": did,
-               "verifiableCredential": [entry], "aud": employer,
-               "iat": int(moment.timestamp()), "exp": int(expires.timestamp())}
-    return jose.sign_jws(payload, holder, header={"typ": "vp+jwt", "kid": kid})
+    lifetime = expires - moment
+    if lifetime < timedelta(seconds=1):
+        raise ValueError("a consent must expire after it is made")
+    token = create_presentation(
+        [credential], holder=holder, holder_did=holder_did or holder.did_key,
+        challenge=secrets.token_urlsafe(16), domain=employer, format="jwt",
+        lifetime=lifetime, now=moment)
+    assert isinstance(token, str)
+    return token
