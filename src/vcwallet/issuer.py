@@ -25,6 +25,7 @@ against the employer the caller authenticated as (see ``vcwallet.service``).
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 import threading
 import urllib.parse
@@ -169,8 +170,6 @@ class ConsentRelease:
 
 def wire_form(secured: SecuredCredential) -> dict[str, Any] | str:
     """JSON-friendly form: the DI document, the JWT text, or COSE bytes as base64."""
-    import base64
-
     if isinstance(secured.data, bytes):
         return base64.b64encode(secured.data).decode("ascii")
     return secured.data
@@ -182,7 +181,7 @@ def wire_form(secured: SecuredCredential) -> dict[str, Any] | str:
 _RECORDS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS issued (
     id TEXT PRIMARY KEY, type TEXT NOT NULL, format TEXT NOT NULL, data BLOB NOT NULL,
-    subject TEXT, leaf_index INTEGER NOT NULL, leaf_hash BLOB NOT NULL,
+    credential TEXT NOT NULL, subject TEXT, leaf_index INTEGER NOT NULL, leaf_hash BLOB NOT NULL,
     issued_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS issued_by_leaf ON issued (leaf_hash);
 """
@@ -194,23 +193,19 @@ class _Record:
     type_name: str
     format: str
     data: bytes
+    credential: str  # the plain credential JSON, as signed
     subject: str | None
     leaf_index: int
     leaf_hash: bytes
 
     def secured(self) -> SecuredCredential:
+        """The stored credential, as issued (our own register: no re-verification)."""
+        plain = _json.loads(self.credential)
         if self.format == "di":
-            document = _json.loads(self.data)
-            return SecuredCredential("di", document, {k: v for k, v in document.items()
-                                                      if k != "proof"})
+            return SecuredCredential("di", _json.loads(self.data), plain)
         if self.format == "jwt":
-            from . import jose
-
-            token = self.data.decode("ascii")
-            return SecuredCredential("jwt", token, jose.unverified_payload(token))
-        found = anchor.load_secured(self.data)
-        _, claims = anchor._signed_bytes_and_claims(found)
-        return SecuredCredential("cose", self.data, dict(claims))
+            return SecuredCredential("jwt", self.data.decode("ascii"), plain)
+        return SecuredCredential("cose", self.data, plain)
 
 
 def _stored_bytes(secured: SecuredCredential) -> bytes:
@@ -241,8 +236,8 @@ class _Records:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany(
-                    "INSERT INTO issued (id, type, format, data, subject, leaf_index, leaf_hash,"
-                    " issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                    "INSERT INTO issued (id, type, format, data, credential, subject, leaf_index,"
+                    " leaf_hash, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -259,12 +254,12 @@ class _Records:
     def _one(self, column: str, value: object, shown: str) -> _Record:
         with self._lock:
             row = self._db.execute(
-                "SELECT id, type, format, data, subject, leaf_index, leaf_hash"
+                "SELECT id, type, format, data, credential, subject, leaf_index, leaf_hash"
                 f" FROM issued WHERE {column} = ?", (value,)).fetchone()
         if row is None:
             raise UnknownCredential(shown)
-        return _Record(row[0], row[1], row[2], bytes(row[3]), row[4], int(row[5]),
-                       bytes(row[6]))
+        return _Record(row[0], row[1], row[2], bytes(row[3]), row[4], row[5], int(row[6]),
+                       bytes(row[7]))
 
     def count(self) -> int:
         with self._lock:
@@ -486,7 +481,7 @@ class Issuer:
             self._remember(receipts[-1].checkpoint)
             self.records.add([
                 (s.credential["id"], r.type_name, s.format, _stored_bytes(s),
-                 _subject_id(s.credential), rc.leaf_index, rc.leaf_hash,
+                 _json.dumps(s.credential), _subject_id(s.credential), rc.leaf_index, rc.leaf_hash,
                  proofs.format_datetime(moment))
                 for r, s, rc in zip(requests, signed, receipts, strict=True)
             ])
