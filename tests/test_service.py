@@ -124,6 +124,31 @@ def test_issue_via_vc_api_shape_and_korean_text(served: Served, holder: KeyPair)
     assert issued["format"] == "di"
 
 
+def test_issue_a_class_in_one_batch(served: Served, staff: IssuerClient,
+                                    holder: KeyPair) -> None:
+    checkpoints_before = len(served.issuer.log.checkpoints())
+    issued = staff.issue_many([("transcript", subject("transcript", holder), fmt)
+                               for fmt in ("jwt", "di-eddsa", "cose")])
+    assert [r.leaf_index for _, r in issued] == [issued[0][1].leaf_index + n for n in range(3)]
+    assert len({r.checkpoint for _, r in issued}) == 1
+    assert len(served.issuer.log.checkpoints()) == checkpoints_before + 1
+    key = staff.log_key().public_key
+    for credential, receipt in issued:  # COSE arrives as base64 text, which anchor reads
+        anchor.verify_receipt(credential, receipt, key)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    size = served.issuer.log.size()
+    one_bad = served.http.post("/credentials/issue-batch", headers=auth, json={"items": [
+        {"credential": {"credentialSubject": subject("diploma", holder)},
+         "options": {"credentialType": "diploma"}},
+        {"credential": {"credentialSubject": {"id": holder.did_key}},
+         "options": {"credentialType": "diploma"}}]})
+    assert_json_error(one_bad, 422)
+    assert served.issuer.log.size() == size  # all or none
+    assert_json_error(served.http.post("/credentials/issue-batch", headers=auth,
+                                       json={"items": []}), 400)
+    assert_json_error(served.http.post("/credentials/issue-batch", json={"items": []}), 401)
+
+
 def test_no_anonymous_issuance(served: Served, holder: KeyPair) -> None:
     body = {"credential": {"credentialSubject": subject("diploma", holder)},
             "options": {"credentialType": "diploma"}}

@@ -282,15 +282,22 @@ class IssuerClient:
               holder: str | None = None, valid_until: datetime | None = None
               ) -> tuple[dict[str, Any] | str, Receipt]:
         """Ask the issuer to issue; (credential in its wire form, receipt)."""
-        credential: dict[str, Any] = {"credentialSubject": subject}
-        if valid_until is not None:
-            credential["validUntil"] = valid_until.isoformat()
-        options: dict[str, Any] = {"credentialType": type_name, "format": format}
-        if holder is not None:
-            options["holder"] = holder
-        found = self._post_json("/credentials/issue",
-                                {"credential": credential, "options": options}, self._bearer())
-        issued = found.get("verifiableCredential")
+        body = _issue_body(type_name, subject, format, holder, valid_until)
+        return self._issued(self._post_json("/credentials/issue", body, self._bearer()))
+
+    def issue_many(self, requests: list[tuple[str, dict[str, Any], str]]
+                   ) -> list[tuple[dict[str, Any] | str, Receipt]]:
+        """Issue ``(type, subject, format)`` requests as one batch (one ledger transaction and
+        checkpoint on the issuer's side); (credential, receipt) for each, in order."""
+        items = [_issue_body(t, s, f, None, None) for t, s, f in requests]
+        found = self._post_json("/credentials/issue-batch", {"items": items}, self._bearer())
+        issued = found.get("issued")
+        if not isinstance(issued, list) or len(issued) != len(items):
+            raise MalformedDocumentError(f"{self.base_url}: batch answer has the wrong shape")
+        return [self._issued(one) for one in issued]
+
+    def _issued(self, found: Any) -> tuple[dict[str, Any] | str, Receipt]:
+        issued = found.get("verifiableCredential") if isinstance(found, dict) else None
         if not isinstance(issued, dict | str):
             raise MalformedDocumentError(f"{self.base_url}: issue answered without a credential")
         return issued, _receipt(found.get("receipt"), self.base_url)
@@ -316,6 +323,17 @@ class IssuerClient:
             raise MalformedDocumentError(f"{self.base_url}: consent answer has the wrong shape")
         found["receipt"] = _receipt(found.get("receipt"), self.base_url)
         return found
+
+
+def _issue_body(type_name: str, subject: dict[str, Any], format: str, holder: str | None,
+                valid_until: datetime | None) -> dict[str, Any]:
+    credential: dict[str, Any] = {"credentialSubject": subject}
+    if valid_until is not None:
+        credential["validUntil"] = valid_until.isoformat()
+    options: dict[str, Any] = {"credentialType": type_name, "format": format}
+    if holder is not None:
+        options["holder"] = holder
+    return {"credential": credential, "options": options}
 
 
 def _object(raw: bytes, where: str) -> dict[str, Any]:

@@ -2,20 +2,19 @@
 
 Routes (OpenAPI at ``/openapi.json``, interactive docs at ``/docs``):
 
-=========================  ==========  =============================================
-``POST /credentials/issue``     bearer      issue one credential (W3C VC API shape)
-``POST /credentials/status``    bearer      revoke / suspend / unsuspend
-``POST /credentials/verify``    public      verify a credential (own status lists read)
-``POST /presentations/verify``  public      verify a presentation
-``POST /consent/credential``    API key     consented release to an employer
-``GET /.well-known/did.json``   public      the issuer's did:web document
-``GET /status/{list_id}``       public      a signed BitstringStatusListCredential
-``GET /ledger/checkpoint``      public      the latest signed checkpoint (note text)
-``GET /ledger/inclusion``       public      inclusion proof by leaf hash
-``GET /ledger/consistency``     public      consistency proof between two sizes
-``GET /ledger/evidence``        public      checkpoint + inclusion + consistency in one
-``GET /ledger/key``             public      the log's origin and public key
-=========================  ==========  =============================================
+* ``POST /credentials/issue`` (bearer): issue one credential (W3C VC API shape)
+* ``POST /credentials/issue-batch`` (bearer): issue a class in one ledger batch
+* ``POST /credentials/status`` (bearer): revoke / suspend / unsuspend
+* ``POST /credentials/verify``: verify a credential (own status lists read directly)
+* ``POST /presentations/verify``: verify a presentation
+* ``POST /consent/credential`` (employer API key): consented release
+* ``GET /.well-known/did.json``: the issuer's did:web document
+* ``GET /status/{list_id}``: a signed BitstringStatusListCredential
+* ``GET /ledger/checkpoint``: the latest signed checkpoint (note text)
+* ``GET /ledger/inclusion``: inclusion proof by leaf hash
+* ``GET /ledger/consistency``: consistency proof between two sizes
+* ``GET /ledger/evidence``: checkpoint + inclusion + consistency in one round trip
+* ``GET /ledger/key``: the log's origin and public key
 
 Bodies are read with vcwallet's strict JSON (duplicate members and NaN refused) and capped
 by :class:`BodyLimit`. Read routes are ``async`` (fast SQLite reads on the event loop, no
@@ -44,7 +43,7 @@ from .. import _json, status
 from ..credentials import verify_credential
 from ..did import DidResolver, StaticResolver
 from ..errors import LedgerError, MalformedDocumentError, ResolutionError, VcwalletError
-from ..issuer import Issuer, wire_form
+from ..issuer import IssuedCredential, Issuer, IssueRequest, wire_form
 from ..model import all_hold
 from .config import ServiceConfig
 from .errors import ApiError, error_response, handle_any, reason_phrase, response_for
@@ -56,6 +55,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _HEX_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
+MAX_BATCH = 1000  # credentials per /credentials/issue-batch request
 _STATUS_ACTIONS = {"revoked": "revoke", "suspended": "suspend", "active": "unsuspend"}
 
 
@@ -256,6 +256,9 @@ class _Routes:
         app.add_api_route("/credentials/issue", self.issue, methods=["POST"], status_code=201,
                           dependencies=staff, tags=["VC API"],
                           openapi_extra=_body_doc(_ISSUE_EXAMPLE))
+        app.add_api_route("/credentials/issue-batch", self.issue_batch, methods=["POST"],
+                          status_code=201, dependencies=staff, tags=["issuing"],
+                          openapi_extra=_body_doc({"items": [_ISSUE_EXAMPLE]}))
         app.add_api_route("/credentials/status", self.change_status, methods=["POST"],
                           dependencies=staff, tags=["VC API"],
                           openapi_extra=_body_doc({"credentialId": "urn:uuid:...",
@@ -293,22 +296,35 @@ class _Routes:
     async def issue(self, request: Request) -> JSONResponse:
         """Issue one credential: ``{"credential": {type, credentialSubject, validUntil?},
         "options": {credentialType?, format?, holder?}}``."""
-        body = await _json_body(request)
+        wanted = self._issue_request(await _json_body(request))
+        issued = (await run_in_threadpool(self.issuer.issue_many, [wanted]))[0]
+        return JSONResponse(_issued_json(issued), status_code=201)
+
+    async def issue_batch(self, request: Request) -> JSONResponse:
+        """Issue a whole class in one durable ledger batch (one checkpoint):
+        ``{"items": [<issue body>, ...]}``, at most :data:`MAX_BATCH` items; all or none."""
+        items = (await _json_body(request)).get("items")
+        if not isinstance(items, list) or not items or len(items) > MAX_BATCH:
+            raise ApiError(400, f"items must be a list of 1 to {MAX_BATCH} issue requests")
+        wanted = []
+        for item in items:
+            if not isinstance(item, dict):
+                raise ApiError(400, "each item must be a JSON object")
+            wanted.append(self._issue_request(item))
+        issued = await run_in_threadpool(self.issuer.issue_many, wanted)
+        return JSONResponse({"issued": [_issued_json(one) for one in issued]}, status_code=201)
+
+    def _issue_request(self, body: dict[str, Any]) -> IssueRequest:
         credential = _object(body, "credential")
         options = _object(body, "options", required=False)
         subject = credential.get("credentialSubject")
         if not isinstance(subject, dict):
             raise ApiError(400, "credential.credentialSubject must be a JSON object")
         type_name = _optional_text(options, "credentialType") or self._type_from(credential)
-        fmt = _optional_text(options, "format") or "di-eddsa"
-        holder = _optional_text(options, "holder")
         valid_until = _optional_text(credential, "validUntil")
-        until = _datetime(valid_until) if valid_until else None
-        issued = await run_in_threadpool(self.issuer.issue, type_name, subject, format=fmt,
-                                         holder=holder, valid_until=until)
-        answer = {"verifiableCredential": wire_form(issued.secured), "id": issued.id,
-                  "format": issued.secured.format, "receipt": issued.receipt.to_json()}
-        return JSONResponse(answer, status_code=201)
+        return IssueRequest(type_name, subject, _optional_text(options, "format") or "di-eddsa",
+                            _optional_text(options, "holder"),
+                            _datetime(valid_until) if valid_until else None)
 
     def _type_from(self, credential: dict[str, Any]) -> str:
         from ..credential_types import credential_type
@@ -464,6 +480,11 @@ class _Routes:
         raw = log.public_key.public_bytes_raw()
         return JSONResponse({"origin": log.origin, "verifierKey": self.issuer.log_verifier_key(),
                              "publicKey": base64.b64encode(raw).decode("ascii")})
+
+
+def _issued_json(issued: IssuedCredential) -> dict[str, Any]:
+    return {"verifiableCredential": wire_form(issued.secured), "id": issued.id,
+            "format": issued.secured.format, "receipt": issued.receipt.to_json()}
 
 
 def _datetime(text: str) -> datetime:
