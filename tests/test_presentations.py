@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from vcwallet import _json, credentials, sdjwt
+from vcwallet.did import DidResolver, StaticResolver, build_did_web_document
 from vcwallet.errors import MalformedDocumentError, UnmetRequirement, WalletError
 from vcwallet.jose import b64url_encode, sign_jws, unverified_header, unverified_payload
 from vcwallet.keys import KeyPair, KeyType
@@ -272,6 +273,26 @@ def test_presentation_signed_by_someone_else_for_the_holder_fails() -> None:
     result = verify(token)
     assert failed_names(result) == {"holder_proof"}
     assert "not by the holder" in result.check("holder_proof").reason
+
+
+@pytest.mark.parametrize("fmt", ["di", "jwt"])
+def test_did_web_holder_needs_an_authentication_key(fmt: str) -> None:
+    did = "did:web:minjun.example"
+    document = build_did_web_document(did, [HOLDER.public_key])
+    resolver = StaticResolver({did: document}, fallback=DidResolver())
+    credential = credentials.issue("diploma", example("diploma"), signer=UNIVERSITY,
+                                   issuer_name="한국대학교", holder=did, now=NOW).data
+    vp = create_presentation([credential], holder=HOLDER, holder_did=did, challenge=CHALLENGE,
+                             domain=DOMAIN, format=fmt, now=NOW)
+    result = verify(vp, resolver=resolver)
+    assert result.verified, result.failures
+    assert result.verification_method == f"{did}#key-1"
+    # the same key listed only for assertions may not authenticate the holder
+    assertion_only = StaticResolver({did: {**document, "authentication": []}},
+                                    fallback=DidResolver())
+    refused = verify(vp, resolver=assertion_only)
+    assert failed_names(refused) == {"holder_proof"}
+    assert "authentication" in refused.check("holder_proof").reason
 
 
 def test_expired_vp_jwt_fails() -> None:
