@@ -728,6 +728,10 @@ def test_caching_resolver_remembers_did_key_only(issuer):
         ) if pair.key_type is KeyType.P256 else cache.verification_method(
             f"{did}#key-1", "authentication"
         )
+    with pytest.raises(TypeError):
+        jose.CachingResolver(DidResolver(), methods="key")
+    with pytest.raises(ValueError):
+        jose.CachingResolver(DidResolver(), max_entries=0)
     # bounded: a third did:key pushes out the oldest
     for _ in range(3):
         other = KeyPair.generate(KeyType.ED25519)

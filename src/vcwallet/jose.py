@@ -512,6 +512,8 @@ class CachingResolver:
     ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be positive")
+        if isinstance(methods, str):  # frozenset("key") would be {"k", "e", "y"}
+            raise TypeError('methods is a collection of DID method names, e.g. ("key",)')
         self._resolver = resolver
         self._methods = frozenset(methods)
         self._max_entries = max_entries
