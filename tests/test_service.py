@@ -226,6 +226,25 @@ def test_unknown_route_and_method(served: Served) -> None:
     assert_json_error(served.http.get("/credentials/issue"), 405)
 
 
+def test_an_internal_fault_is_a_500_without_details(tmp_path: Path) -> None:
+    box: list[Issuer] = []
+
+    def make(base_url: str) -> object:
+        box.append(Issuer(name="x", base_url=base_url, keys=[KeyPair.generate()],
+                          data_dir=tmp_path))
+        return create_app(box[0], ServiceConfig(name="x", issue_tokens=(TOKEN,)))
+
+    with BackgroundService(make) as service, httpx.Client(base_url=service.base_url) as http:
+        box[0].records.close()  # the register's database goes away under the service
+        response = http.post("/credentials/status", json={"credentialId": "urn:x",
+                                                          "status": "revoked"},
+                             headers={"Authorization": f"Bearer {TOKEN}"})
+        error = assert_json_error(response, 500)
+        assert error == {"status": 500, "type": "InternalError",
+                         "message": "the server could not answer"}
+    box[0].close()
+
+
 def test_openapi_is_served(served: Served) -> None:
     spec = served.http.get("/openapi.json").json()
     assert {"/credentials/issue", "/ledger/evidence", "/consent/credential"} <= set(spec["paths"])
@@ -238,6 +257,7 @@ def test_did_json_resolves_through_the_client(served: Served, staff: IssuerClien
     assert document.id == served.issuer.did
     assert served.http.get("/.well-known/did.json").headers["content-type"] == \
         "application/did+json"
+    assert served.http.get("/did.json").json()["id"] == served.issuer.did  # path-mounted form
     with pytest.raises(ResolutionError):
         staff.fetch("https://elsewhere.example/.well-known/did.json")
     via_did = IssuerClient.for_did(served.issuer.did, scheme="http")

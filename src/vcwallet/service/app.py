@@ -33,20 +33,18 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import _json, status
 from ..credentials import verify_credential
 from ..did import DidResolver, StaticResolver
-from ..errors import LedgerError, MalformedDocumentError, ResolutionError, VcwalletError
+from ..errors import LedgerError, MalformedDocumentError, ResolutionError
 from ..issuer import IssuedCredential, Issuer, IssueRequest, wire_form
 from ..model import all_hold
 from .config import ServiceConfig
-from .errors import ApiError, error_response, handle_any, reason_phrase, response_for
+from .errors import ApiError, error_response, install_error_handlers
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -168,39 +166,12 @@ def create_app(issuer: Issuer, config: ServiceConfig) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if config.docs else None,
     )
-    _install_error_handlers(app)
+    install_error_handlers(app)
     routes = _Routes(issuer, config)
     routes.register(app)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)  # type: ignore[arg-type]
     app.state.issuer = issuer
     return app
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        message = exc.detail if isinstance(exc.detail, str) else "request refused"
-        if exc.status_code == 404:
-            message = f"no route {request.method} {request.url.path}"
-        return error_response(exc.status_code, reason_phrase(exc.status_code), message,
-                              dict(exc.headers) if exc.headers else None)
-
-    async def invalid(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
-            for e in exc.errors()[:5])
-        return error_response(400, "BadRequest", problems or "invalid request")
-
-    async def api_error(request: Request, exc: Exception) -> Response:
-        return response_for(exc)
-
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, invalid)
-    app.add_exception_handler(ApiError, api_error)
-    app.add_exception_handler(VcwalletError, api_error)
-    app.add_exception_handler(ValueError, api_error)
-    app.add_exception_handler(Exception, handle_any)
 
 
 _bearer = HTTPBearer(auto_error=False, description="a token from [auth].issue_tokens")
@@ -282,6 +253,9 @@ class _Routes:
                           tags=["consent"], openapi_extra=_body_doc({"consent": "<vp+jwt>"}))
         app.add_api_route("/.well-known/did.json", self.did_json, methods=["GET"],
                           tags=["did:web"])
+        # a service mounted under a path (base_url https://host/dept) is did:web:host:dept,
+        # whose document did:web reads from <base>/did.json
+        app.add_api_route("/did.json", self.did_json, methods=["GET"], include_in_schema=False)
         app.add_api_route("/status/{list_id}", self.status_list, methods=["GET"],
                           tags=["status"])
         app.add_api_route("/ledger/checkpoint", self.checkpoint, methods=["GET"],

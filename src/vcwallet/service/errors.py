@@ -13,8 +13,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from .. import errors
 
@@ -95,6 +98,34 @@ def response_for(exc: BaseException) -> JSONResponse:
     return error_response(status, type(exc).__name__, str(exc))
 
 
-async def handle_any(request: Request, exc: Exception) -> JSONResponse:
+async def _any(request: Request, exc: Exception) -> Response:
     del request
     return response_for(exc)
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (unknown route, wrong method) in our shape."""
+    assert isinstance(exc, HTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else "request refused"
+    if exc.status_code == 404:
+        message = f"no route {request.method} {request.url.path}"
+    return error_response(exc.status_code, reason_phrase(exc.status_code), message,
+                          dict(exc.headers) if exc.headers else None)
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    """FastAPI's parameter validation (query strings): 400 in our shape, not 422."""
+    assert isinstance(exc, RequestValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
+        for e in exc.errors()[:5])
+    return error_response(400, "BadRequest", problems or "invalid request")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every failure of ``app`` through this module."""
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    for kind in (ApiError, errors.VcwalletError, ValueError):
+        app.add_exception_handler(kind, _any)
+    app.add_exception_handler(Exception, _any)  # the catch-all: 500 without a traceback
