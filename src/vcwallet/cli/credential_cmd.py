@@ -168,14 +168,28 @@ def issue_sd_jwt_vc(type_name: str, subject: dict[str, Any], pair: KeyPair, *,
               help="A DID document to trust for its DID (offline did:web); repeatable.")
 @click.option("--challenge", help="A presentation's expected challenge (nonce).")
 @click.option("--domain", help="A presentation's expected domain (audience).")
+@click.option("--online", is_flag=True, help="Verify a presentation with its issuers: trust "
+              "policy, status and a fresh ledger proof from each issuer.")
+@click.option("--trust", "trust_file", type=click.Path(dir_okay=False),
+              help="--online: the trust policy (TOML, see examples/trust.toml).")
+@click.option("--checkpoints", type=click.Path(dir_okay=False),
+              help="--online: a JSON file remembering each log's key and last checkpoint.")
+@click.option("--lang", type=click.Choice(("en", "ko")), default="en", show_default=True,
+              help="--online: the report's language.")
 def verify_command(file: str, at: str | None, as_json: bool, did_docs: tuple[str, ...],
-                   challenge: str | None, domain: str | None) -> None:
+                   challenge: str | None, domain: str | None, online: bool,
+                   trust_file: str | None, checkpoints: str | None, lang: str) -> None:
     """Verify a credential FILE (Data Integrity JSON, vc+jwt or vc+cose) or a presentation
-    (with --challenge and --domain). Exit 0/1/2."""
+    (with --challenge and --domain; --online to ask each issuer). Exit 0/1/2."""
     from ..presentations import is_presentation
 
     data = read_bytes(file)
     now = parse_time(at, "--at") if at else None
+    if online:
+        from .verify_online import verify_online
+
+        verify_online(data, challenge, domain, trust_file=trust_file, checkpoints=checkpoints,
+                      did_docs=did_docs, now=now, lang=lang, as_json=as_json)
     if is_presentation(data):
         verify_presentation_file(data, challenge, domain, did_docs, now, as_json)
     result = verify_credential(data, resolver=static_resolver_from_files(did_docs), now=now)

@@ -1,0 +1,207 @@
+"""The employer's online verification: a presentation of three credentials from three issuers.
+
+Starts three issuer services (``vcwallet serve``, each in its own interpreter, on loopback),
+has each issue one credential to a job seeker over HTTP (a diploma, a badge as vc+jwt, a
+battery report), wraps them in one presentation, then runs
+``Verifier.verify_presentation`` from 1, 10 and 50 threads: throughput (presentations/s)
+and p50 / p99 latency. Every verification includes the issuer round trips: a fresh
+``/ledger/evidence`` call per credential (checkpoint + inclusion + consistency) and the
+status lists (cached by the verifier for their ttl, as the spec allows). The verifier, its
+threads and the three servers share this machine's cores.
+
+    .venv/bin/python benchmarks/bench_verifier.py [--seconds 5] [--levels 1,10,50]
+
+Target (issue 5, 2 cores): >= 200 presentations/s and p99 <= 50 ms at 50 concurrent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from vcwallet.client import IssuerClient
+from vcwallet.demo import example_subject
+from vcwallet.errors import TransportError
+from vcwallet.keys import KeyPair
+from vcwallet.policy import TrustedIssuer, TrustPolicy
+from vcwallet.presentations import create_presentation
+from vcwallet.verifier import Verifier
+
+TOKEN = "bench-token-0123456789abcdef"
+DOMAIN = "hr.acme.example"
+ISSUERS = (("한국대학교", "diploma"), ("SW아카데미 교육원", "badge"),
+           ("이브이체크 배터리진단센터", "battery"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_issuer(folder: Path, name: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``vcwallet serve`` for one issuer in a subprocess; (process, base URL) once it answers."""
+    folder.mkdir(parents=True)
+    KeyPair.generate().save(folder / "issuer.key")
+    port = free_port()
+    (folder / "issuer.toml").write_text(
+        f"[issuer]\nname = '{name}'\nkey_file = 'issuer.key'\ndata_dir = 'data'\n"
+        f"[server]\nport = {port}\n[auth]\nissue_tokens = ['env:BENCH_TOKEN']\n", "utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from vcwallet.cli import main; sys.exit(main())",
+         "serve", "--config", str(folder / "issuer.toml"), "--log-level", "warning"],
+        env={**os.environ, "BENCH_TOKEN": TOKEN}, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    with IssuerClient(base, timeout=2) as probe:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                probe.did_document()
+                return process, base
+            except TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    process.kill()
+                    raise SystemExit(f"the issuer service {name} did not start") from None
+                time.sleep(0.1)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def run_level(verifier: Verifier, vps: list[Any], threads: int, seconds: float,
+              servers: list[int]) -> dict[str, float]:
+    """``threads`` workers verify presentations back to back for ``seconds`` (each worker
+    cycles through ``vps``: different holders, different credentials)."""
+    latencies: list[list[float]] = [[] for _ in range(threads)]
+    failures = [0] * threads
+    stop = threading.Event()
+    start_line = threading.Barrier(threads + 1)
+
+    def worker(slot: int) -> None:
+        start_line.wait()
+        mine = latencies[slot]
+        turn = slot
+        while not stop.is_set():
+            vp = vps[turn % len(vps)]
+            turn += 1
+            began = time.perf_counter()
+            result = verifier.verify_presentation(vp, challenge="bench-nonce", domain=DOMAIN)
+            mine.append(time.perf_counter() - began)
+            if not result.verified:
+                failures[slot] += 1
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    start_line.wait()
+    began = time.perf_counter()
+    own_cpu = time.process_time()
+    server_cpu = sum(cpu_seconds(pid) for pid in servers)
+    time.sleep(seconds)
+    stop.set()
+    for thread in pool:
+        thread.join()
+    wall = time.perf_counter() - began
+    own_cpu = time.process_time() - own_cpu
+    server_cpu = sum(cpu_seconds(pid) for pid in servers) - server_cpu
+    every = [x for slot in latencies for x in slot]
+    return {"threads": threads, "count": len(every), "rate": len(every) / wall,
+            "p50": percentile(every, 0.50) * 1000, "p99": percentile(every, 0.99) * 1000,
+            "mean": statistics.fmean(every) * 1000, "failed": sum(failures),
+            "cpu": own_cpu / len(every) * 1000, "server_cpu": server_cpu / len(every) * 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--levels", default="1,10,50")
+    parser.add_argument("--workers", type=int, default=16,
+                        help="the verifier's thread pool for issuer round trips")
+    parser.add_argument("--formats", default="di-eddsa,jwt,di-eddsa",
+                        help="the three credentials' formats (di-eddsa, jwt, cose)")
+    parser.add_argument("--holders", type=int, default=20,
+                        help="distinct job seekers (each presents their own three credentials)")
+    parser.add_argument("--vp-format", default="di", choices=("di", "jwt"))
+    parser.add_argument("--profile", action="store_true",
+                        help="profile 200 sequential verifications instead")
+    args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+    formats = args.formats.split(",")
+    if len(formats) != 3:
+        raise SystemExit("--formats needs three formats")
+    plan = [(name, type_name, fmt) for (name, type_name), fmt in zip(ISSUERS, formats)]
+    processes: list[subprocess.Popen[bytes]] = []
+    with tempfile.TemporaryDirectory(prefix="vcwallet-bench-verifier-") as scratch:
+        try:
+            holders = [KeyPair.generate() for _ in range(args.holders)]
+            issued: list[list[Any]] = [[] for _ in holders]
+            entries = []
+            for number, (name, type_name, fmt) in enumerate(plan):
+                process, base = start_issuer(Path(scratch) / f"issuer{number}", name)
+                processes.append(process)
+                with IssuerClient(base, token=TOKEN) as staff:
+                    for mine, holder in zip(issued, holders):
+                        subject = {**example_subject(type_name), "id": holder.did_key}
+                        mine.append(staff.issue(type_name, subject, format=fmt)[0])
+                    entries.append(TrustedIssuer(staff.did, name, frozenset({type_name})))
+            vps = [create_presentation(mine, holder=holder, holder_did=holder.did_key,
+                                       challenge="bench-nonce", domain=DOMAIN,
+                                       format=args.vp_format)
+                   for mine, holder in zip(issued, holders)]
+            vp = vps[0]
+            policy = TrustPolicy(entries)
+            with Verifier(policy=policy, max_workers=args.workers) as verifier:
+                first = time.perf_counter()
+                warm = verifier.verify_presentation(vp, challenge="bench-nonce", domain=DOMAIN)
+                cold_ms = (time.perf_counter() - first) * 1000
+                if not warm.verified:
+                    raise SystemExit(f"the presentation does not verify: {warm.failures}")
+                print(f"{args.vp_format} presentation of 3 credentials ({', '.join(formats)}) "
+                      f"from 3 issuers; first verification (cold caches) {cold_ms:.1f} ms")
+                if args.profile:
+                    profiler = cProfile.Profile()
+                    profiler.enable()
+                    for _ in range(200):
+                        verifier.verify_presentation(vp, challenge="bench-nonce", domain=DOMAIN)
+                    profiler.disable()
+                    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+                    return
+                servers = [p.pid for p in processes]
+                for other in vps[1:]:  # warm the did:web and status list caches
+                    verifier.verify_presentation(other, challenge="bench-nonce", domain=DOMAIN)
+                print(f"{'threads':>7} {'count':>7} {'pres/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+                      f"{'mean ms':>8} {'failed':>6} {'cpu ms/pres: verifier':>22} "
+                      f"{'servers':>8}")
+                for threads in levels:
+                    row = run_level(verifier, vps, threads, args.seconds, servers)
+                    print(f"{row['threads']:>7} {row['count']:>7} {row['rate']:>8.1f} "
+                          f"{row['p50']:>8.1f} {row['p99']:>8.1f} {row['mean']:>8.1f} "
+                          f"{row['failed']:>6} {row['cpu']:>22.2f} {row['server_cpu']:>8.2f}")
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,566 @@
+"""The employer's online verification against REAL issuer services (uvicorn on loopback).
+
+Three issuers (a university, a SW-training institute, a battery assessor) run the service
+app of :mod:`vcwallet.service`; the verifier reaches them over HTTP only. Misbehaviour (a
+forged status list, a rewritten log) is served by a real HTTP server too: a small ASGI
+dispatcher in front of the issuer's app sends chosen paths to another answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vcwallet import _json, anchor, report
+from vcwallet import status as status_lists
+from vcwallet.cli import main as cli_main
+from vcwallet.demo import example_subject
+from vcwallet.did import DidResolver, StaticResolver
+from vcwallet.errors import LedgerError, MalformedDocumentError, TransportError
+from vcwallet.issuer import Issuer, create_consent
+from vcwallet.keys import KeyPair, KeyType
+from vcwallet.ledger import verifier_key
+from vcwallet.model import Status
+from vcwallet.policy import TrustedIssuer, TrustPolicy, UnsafeAcceptAnyIssuer
+from vcwallet.presentations import create_presentation
+from vcwallet.service import Employer, ServiceConfig, create_app
+from vcwallet.service.runner import BackgroundService
+from vcwallet.verifier import CheckpointMemory, OnlineResult, Verifier
+
+TOKEN = "staff-token-0123456789abcdef"
+EMPLOYER = "did:web:hr.acme.example"
+EMPLOYER_KEY = "acme-api-key-0123456789abcdef"
+DOMAIN = "hr.acme.example"
+
+Scope = MutableMapping[str, Any]
+ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
+
+
+class Org:
+    """One issuer served on loopback; ``overrides`` send path prefixes to other answers."""
+
+    def __init__(self, tmp: Path, name: str) -> None:
+        self.name = name
+        self.tmp = tmp
+        self.keys = [KeyPair.generate(), KeyPair.generate(KeyType.P256)]
+        self.config = ServiceConfig(name=name, issue_tokens=(TOKEN,),
+                                    employers=(Employer(EMPLOYER, EMPLOYER_KEY),))
+        self.overrides: dict[str, ASGI] = {}
+        self.issuer: Issuer
+        self.service = BackgroundService(self._make).start()
+        self.base_url = self.service.base_url
+
+    def _make(self, base_url: str) -> ASGI:
+        self.issuer = Issuer(name=self.name, base_url=base_url, keys=self.keys,
+                             data_dir=self.tmp / "issuer")
+        app = create_app(self.issuer, self.config)
+
+        async def dispatch(scope: Scope, receive: Any, send: Any) -> None:
+            path = scope.get("path", "")
+            for prefix, other in list(self.overrides.items()):
+                if path.startswith(prefix):
+                    await other(scope, receive, send)
+                    return
+            await app(scope, receive, send)
+
+        return dispatch
+
+    @property
+    def did(self) -> str:
+        return self.issuer.did
+
+    def issue(self, type_name: str, holder: KeyPair, fmt: str = "di-eddsa") -> Any:
+        subject = {**example_subject(type_name), "id": holder.did_key}
+        return self.issuer.issue(type_name, subject, format=fmt)
+
+    def close(self) -> None:
+        self.service.stop()
+        self.issuer.close()
+
+
+def fixed_answer(body: bytes, media_type: str = "application/vc") -> ASGI:
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", media_type.encode())]})
+        await send({"type": "http.response.body", "body": body})
+    return app
+
+
+@pytest.fixture(scope="module")
+def orgs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Org]]:
+    started = {}
+    try:
+        for key, name in (("univ", "한국대학교"), ("academy", "SW아카데미 교육원"),
+                          ("assessor", "이브이체크 배터리진단센터")):
+            started[key] = Org(tmp_path_factory.mktemp(key), name)
+        yield started
+    finally:
+        for org in started.values():
+            org.close()
+
+
+@pytest.fixture
+def holder() -> KeyPair:
+    return KeyPair.generate()
+
+
+@pytest.fixture
+def policy(orgs: dict[str, Org]) -> TrustPolicy:
+    return TrustPolicy([
+        TrustedIssuer(orgs["univ"].did, "한국대학교", frozenset({"diploma", "transcript"})),
+        TrustedIssuer(orgs["academy"].did, "SW아카데미 교육원", frozenset({"badge"})),
+        TrustedIssuer(orgs["assessor"].did, "이브이체크 배터리진단센터",
+                      frozenset({"BatteryLifespanCredential"})),
+    ])
+
+
+@pytest.fixture
+def verifier(policy: TrustPolicy) -> Iterator[Verifier]:
+    with Verifier(policy=policy, timeout=3) as made:
+        yield made
+
+
+def present(credentials: list[Any], holder: KeyPair, challenge: str = "nonce-1",
+            fmt: str = "di") -> Any:
+    return create_presentation([c.secured for c in credentials], holder=holder,
+                               holder_did=holder.did_key, challenge=challenge, domain=DOMAIN,
+                               format=fmt)
+
+
+def three(orgs: dict[str, Org], holder: KeyPair) -> list[Any]:
+    return [orgs["univ"].issue("diploma", holder, "di-eddsa"),
+            orgs["academy"].issue("badge", holder, "jwt"),
+            orgs["assessor"].issue("battery", holder, "di-ecdsa")]
+
+
+def outcome(result: OnlineResult, index: int, check: str) -> Status:
+    return result.credentials[index].check(check).status
+
+
+# -- the clean path ----------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["di", "jwt"])
+def test_clean_presentation_verifies_with_every_issuer(orgs: dict[str, Org], holder: KeyPair,
+                                                       verifier: Verifier, fmt: str) -> None:
+    issued = three(orgs, holder)
+    vp = present(issued, holder, fmt=fmt)
+    result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+    assert result.verified, result.failures
+    assert [c.type_name for c in result.credentials] == ["diploma", "badge", "battery"]
+    assert [c.issuer_name for c in result.credentials] == [
+        "한국대학교", "SW아카데미 교육원", "이브이체크 배터리진단센터"]
+    for credential, org, one in zip(result.credentials, orgs.values(), issued):
+        assert credential.issuer == org.did
+        assert credential.revoked is False and credential.suspended is False
+        assert credential.anchor is not None
+        assert credential.anchor.leaf_index == one.receipt.leaf_index
+        assert credential.anchor.tree_size >= one.receipt.tree_size
+        assert [c.name for c in credential.checks][-3:] == ["trust", "status", "ledger"]
+        assert all(c.status is Status.PASSED for c in credential.checks)
+    data = result.to_json()
+    assert data["verified"] is True and data["credentials"][0]["anchor"]["leafIndex"] >= 0
+    json.dumps(data)  # JSON-ready as it is
+
+
+def test_report_reads_in_english_and_korean(orgs: dict[str, Org], holder: KeyPair,
+                                            verifier: Verifier) -> None:
+    vp = present([orgs["univ"].issue("diploma", holder)], holder)
+    result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+    english = report.render(result)
+    assert english.startswith("VERIFIED: presentation by " + holder.did_key)
+    assert "A diploma signed by the issuer 한국대학교." in english
+    assert "This verifier trusts 한국대학교 for diplomas." in english
+    assert "Not revoked and not suspended" in english
+    assert "Anchored in the issuer's ledger as entry" in english
+    korean = report.render(result, lang="ko")
+    assert korean.startswith("검증 완료")
+    assert "발급자 한국대학교가 서명한 학위증명서입니다." in korean
+    assert "폐기되지 않았고 정지되지도 않았습니다" in korean
+    assert "한국대학교는 학위증명서 발급자로 신뢰하는 기관입니다." in korean
+    assert "김민준에게 수여" in korean  # the claims summary, in Korean
+    as_json = report.to_json(result, lang="ko")
+    assert as_json["report"]["lines"][0].startswith("검증 완료")
+    with pytest.raises(ValueError):
+        report.render(result, lang="fr")
+
+
+def test_checkpoints_remembered_and_consistency_demanded(orgs: dict[str, Org], holder: KeyPair,
+                                                         policy: TrustPolicy,
+                                                         tmp_path: Path) -> None:
+    path = tmp_path / "checkpoints.json"
+    univ = orgs["univ"]
+    first = univ.issue("diploma", holder)
+    with Verifier(policy=policy, checkpoint_store=CheckpointMemory(path)) as verifier:
+        before = verifier.verify_presentation(present([first], holder), challenge="nonce-1",
+                                              domain=DOMAIN)
+        assert before.verified and before.credentials[0].anchor.log_key_source == "first use"
+    saved = json.loads(path.read_text("utf-8"))["logs"]
+    origin = before.credentials[0].anchor.origin
+    assert saved[origin]["logKey"] == univ.issuer.log_verifier_key()
+    size = saved[origin]["treeSize"]
+    univ.issue("transcript", holder)  # the log grows
+    with Verifier(policy=policy, checkpoint_store=CheckpointMemory(path)) as verifier:
+        after = verifier.verify_presentation(present([first], holder), challenge="nonce-1",
+                                             domain=DOMAIN)
+    assert after.verified, after.failures
+    anchored = after.credentials[0].anchor
+    assert anchored.log_key_source == "remembered" and anchored.consistent_with == size
+    assert anchored.tree_size > size
+    assert "consistent with the tree of size" in report.render(after)
+
+
+def test_pinned_log_key(orgs: dict[str, Org], holder: KeyPair) -> None:
+    univ = orgs["univ"]
+    vp = present([univ.issue("diploma", holder)], holder)
+    right = TrustPolicy([TrustedIssuer(univ.did, "한국대학교", frozenset({"diploma"}),
+                                       univ.issuer.log_verifier_key())])
+    with Verifier(policy=right) as verifier:
+        result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+    assert result.verified and result.credentials[0].anchor.log_key_source == "pinned"
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    impostor = verifier_key(univ.issuer.log.origin, Ed25519PrivateKey.generate().public_key())
+    wrong = TrustPolicy([TrustedIssuer(univ.did, "한국대학교", frozenset({"diploma"}), impostor)])
+    with Verifier(policy=wrong) as verifier:
+        result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+    assert not result.verified
+    assert outcome(result, 0, "ledger") is Status.FAILED
+    assert "InvalidCheckpoint" in result.credentials[0].check("ledger").reason
+
+
+# -- revocation and suspension ------------------------------------------------------------------
+def test_revoked_credential(orgs: dict[str, Org], holder: KeyPair, verifier: Verifier) -> None:
+    univ = orgs["univ"]
+    diploma, transcript = univ.issue("diploma", holder), univ.issue("transcript", holder, "jwt")
+    univ.issuer.revoke(transcript.id)
+    result = verifier.verify_presentation(present([diploma, transcript], holder),
+                                          challenge="nonce-1", domain=DOMAIN)
+    assert not result.verified
+    assert result.credentials[0].verified
+    revoked = result.credentials[1]
+    assert revoked.revoked is True and revoked.suspended is False
+    assert revoked.check("status").status is Status.FAILED
+    assert revoked.anchor is not None  # still anchored: revocation does not erase history
+    assert "REVOKED" in report.render(result)
+    assert "폐기됨: 발급자가 이 증명서를 폐기했습니다." in report.render(result, lang="ko")
+
+
+def test_suspended_then_reinstated(orgs: dict[str, Org], holder: KeyPair,
+                                   policy: TrustPolicy) -> None:
+    assessor = orgs["assessor"]
+    battery = assessor.issue("battery", holder, "di-ecdsa")
+    assessor.issuer.suspend(battery.id)
+    vp = present([battery], holder)
+    with Verifier(policy=policy) as verifier:
+        result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+    assert not result.verified
+    assert result.credentials[0].suspended is True and result.credentials[0].revoked is False
+    assert "SUSPENDED" in report.render(result)
+    assessor.issuer.unsuspend(battery.id)
+    with Verifier(policy=policy) as verifier:  # a new verifier: no cached status list
+        result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+    assert result.verified, result.failures
+
+
+# -- issuers that misbehave or are gone ------------------------------------------------------------
+def test_issuer_down_gives_status_unknown(tmp_path: Path, holder: KeyPair) -> None:
+    org = Org(tmp_path, "폐업대학교")
+    try:
+        vp = present([org.issue("diploma", holder)], holder)
+        pinned = StaticResolver({org.did: org.issuer.did_document()}, fallback=DidResolver())
+        policy = TrustPolicy([TrustedIssuer(org.did, "폐업대학교", frozenset({"diploma"}))])
+    finally:
+        org.close()
+    with Verifier(policy=policy, resolver=pinned, timeout=2) as verifier:
+        result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+    assert not result.verified
+    item = result.credentials[0]
+    assert item.check("signature").status is Status.PASSED  # the DID document was pinned
+    status, ledger = item.check("status"), item.check("ledger")
+    assert status.status is Status.SKIPPED and status.required
+    assert status.reason.startswith("status unknown")
+    assert ledger.status is Status.SKIPPED and ledger.required
+    assert item.revoked is None and item.suspended is None
+    assert "Status unknown" in report.render(result)
+    assert "상태를 알 수 없습니다" in report.render(result, lang="ko")
+
+
+def test_forged_status_list_fails(orgs: dict[str, Org], holder: KeyPair,
+                                  verifier: Verifier) -> None:
+    academy = orgs["academy"]
+    badge = academy.issue("badge", holder, "jwt")
+    academy.issuer.revoke(badge.id)
+    entry = next(e for e in badge.secured.credential["credentialStatus"]
+                 if e["statusPurpose"] == "revocation")
+    url = entry["statusListCredential"]
+    genuine = academy.issuer.status_list_credential(academy.issuer.status.list_id_for_url(url))
+    forged = dict(genuine)
+    subject = dict(forged["credentialSubject"])
+    # "nobody is revoked", under the issuer's proof of the real list
+    subject["encodedList"] = status_lists.encode_list(bytes(status_lists.STATUS_LIST_MIN_ENTRIES // 8))
+    forged["credentialSubject"] = subject
+    academy.overrides[url[len(academy.base_url):]] = fixed_answer(_json.dumps(forged).encode())
+    try:
+        result = verifier.verify_presentation(present([badge], holder), challenge="nonce-1",
+                                              domain=DOMAIN)
+    finally:
+        academy.overrides.clear()
+    assert not result.verified
+    status = result.credentials[0].check("status")
+    assert status.status is Status.FAILED and "does not verify" in status.reason
+    assert result.credentials[0].revoked is None
+
+
+def test_status_list_on_another_host_fails(orgs: dict[str, Org], holder: KeyPair,
+                                           tmp_path: Path) -> None:
+    """A credential whose status list lives elsewhere than its issuer's own host."""
+    from vcwallet.credentials import secure
+
+    univ, academy = orgs["univ"], orgs["academy"]
+    kind_subject = {**example_subject("diploma"), "id": holder.did_key}
+    from vcwallet.credential_types import credential_type
+
+    credential = credential_type("diploma").build(kind_subject, issuer=univ.did,
+                                                  issuer_name="한국대학교")
+    credential["credentialStatus"] = academy.issuer.status.allocate(credential["id"])
+    signer, method = univ.issuer.verification_method_for("di-eddsa")
+    secured = secure(credential, signer=signer, format="di-eddsa", verification_method=method)
+    vp = create_presentation([secured], holder=holder, holder_did=holder.did_key,
+                             challenge="nonce-1", domain=DOMAIN)
+    policy = TrustPolicy([TrustedIssuer(univ.did, "한국대학교", frozenset({"diploma"}))])
+    with Verifier(policy=policy) as verifier:
+        result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+    status = result.credentials[0].check("status")
+    assert status.status is Status.FAILED and "not served by the issuer's own host" in status.reason
+    # never anchored by the university either
+    assert result.credentials[0].check("ledger").status is Status.FAILED
+    assert not result.verified
+
+
+def forged_history(fork: Issuer, credential: Any, data_dir: Path) -> Issuer:
+    """Append ``credential``'s leaf to ``fork``'s log behind the Issuer's back and sign a
+    checkpoint with the real log key; a fresh Issuer over the same files serves it."""
+    fork.log.append(anchor.leaf_record(credential.secured))
+    fork.log.sign_checkpoint(fork._ledger_private())
+    fork.close()
+    return Issuer(name=fork.name, base_url=fork.base_url, keys=fork.keys, data_dir=data_dir)
+
+
+def test_log_rewritten_between_two_verifications(orgs: dict[str, Org], holder: KeyPair,
+                                                 policy: TrustPolicy, tmp_path: Path) -> None:
+    univ = orgs["univ"]
+    diploma = univ.issue("diploma", holder)
+    vp = present([diploma], holder)
+    memory = CheckpointMemory(tmp_path / "seen.json")
+    with Verifier(policy=policy, checkpoint_store=memory) as verifier:
+        assert verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN).verified
+    seen = memory.checkpoint(univ.issuer.log.origin)
+    assert seen is not None
+    # a second history under the same origin and log key: other leaves, then ours, longer
+    fork = Issuer(name=univ.name, base_url=univ.base_url, keys=univ.keys,
+                  data_dir=tmp_path / "fork")
+    for _ in range(seen[1]):
+        fork.issue("badge", {**example_subject("badge"), "id": holder.did_key})
+    fork = forged_history(fork, diploma, tmp_path / "fork")
+    assert fork.log.size() > seen[1]
+    univ.overrides["/ledger/"] = create_app(fork, univ.config)
+    try:
+        with Verifier(policy=policy, checkpoint_store=CheckpointMemory(tmp_path / "seen.json")
+                      ) as verifier:
+            result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+        # a verifier that never saw the old log cannot tell: the fork is self-consistent
+        with Verifier(policy=policy) as naive:
+            fresh = naive.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+    finally:
+        univ.overrides.clear()
+        fork.close()
+    assert not result.verified
+    ledger = result.credentials[0].check("ledger")
+    assert ledger.status is Status.FAILED and "InconsistentLog" in ledger.reason
+    assert fresh.verified, fresh.failures
+    assert memory.checkpoint(univ.issuer.log.origin) == seen  # the fork was not remembered
+
+
+def test_log_that_shrank_fails(orgs: dict[str, Org], holder: KeyPair, policy: TrustPolicy,
+                               tmp_path: Path) -> None:
+    univ = orgs["univ"]
+    diploma = univ.issue("diploma", holder)
+    memory = CheckpointMemory()
+    with Verifier(policy=policy, checkpoint_store=memory) as verifier:
+        assert verifier.verify_presentation(present([diploma], holder), challenge="nonce-1",
+                                            domain=DOMAIN).verified
+    fork = Issuer(name=univ.name, base_url=univ.base_url, keys=univ.keys,
+                  data_dir=tmp_path / "short")
+    fork = forged_history(fork, diploma, tmp_path / "short")
+    univ.overrides["/ledger/"] = create_app(fork, univ.config)
+    try:
+        with Verifier(policy=policy, checkpoint_store=memory) as verifier:
+            result = verifier.verify_presentation(present([diploma], holder),
+                                                  challenge="nonce-1", domain=DOMAIN)
+    finally:
+        univ.overrides.clear()
+        fork.close()
+    assert result.credentials[0].check("ledger").status is Status.FAILED
+
+
+def test_credential_missing_from_the_ledger_fails(orgs: dict[str, Org], holder: KeyPair,
+                                                  tmp_path: Path) -> None:
+    univ = orgs["univ"]
+    diploma = univ.issue("diploma", holder)
+    empty = Issuer(name=univ.name, base_url=univ.base_url, keys=univ.keys,
+                   data_dir=tmp_path / "empty")
+    empty.issue("badge", {**example_subject("badge"), "id": holder.did_key})
+    univ.overrides["/ledger/"] = create_app(empty, univ.config)
+    policy = TrustPolicy([TrustedIssuer(univ.did, "한국대학교", frozenset({"diploma"}))])
+    try:
+        with Verifier(policy=policy) as verifier:
+            result = verifier.verify_presentation(present([diploma], holder),
+                                                  challenge="nonce-1", domain=DOMAIN)
+    finally:
+        univ.overrides.clear()
+        empty.close()
+    ledger = result.credentials[0].check("ledger")
+    assert ledger.status is Status.FAILED and "does not hold this credential" in ledger.reason
+
+
+# -- the holder's side and the policy ---------------------------------------------------------------
+def test_replayed_presentation_is_refused_without_contacting_issuers(
+        orgs: dict[str, Org], holder: KeyPair, policy: TrustPolicy) -> None:
+    vp = present([orgs["univ"].issue("diploma", holder)], holder, challenge="yesterday")
+    memory = CheckpointMemory()
+    with Verifier(policy=policy, checkpoint_store=memory) as verifier:
+        result = verifier.verify_presentation(vp, challenge="today", domain=DOMAIN)
+        other_domain = verifier.verify_presentation(vp, challenge="yesterday",
+                                                    domain="evil.example")
+    assert not result.verified and result.credentials == ()
+    assert result.presentation.check("challenge").status is Status.FAILED
+    assert other_domain.presentation.check("domain").status is Status.FAILED
+    assert memory.checkpoint(orgs["univ"].issuer.log.origin) is None  # nobody was asked
+    assert "재사용되었거나" in report.render(result, lang="ko")
+    assert "replay" in report.render(result)
+
+
+def test_untrusted_issuer_is_reported_as_such(orgs: dict[str, Org], holder: KeyPair) -> None:
+    univ, academy = orgs["univ"], orgs["academy"]
+    only_univ = TrustPolicy([TrustedIssuer(univ.did, "한국대학교", frozenset({"diploma"}))])
+    vp = present([univ.issue("diploma", holder), academy.issue("badge", holder),
+                  univ.issue("transcript", holder)], holder)
+    with Verifier(policy=only_univ) as verifier:
+        result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+    assert not result.verified
+    diploma, badge, transcript = result.credentials
+    assert diploma.verified
+    assert badge.check("signature").status is Status.PASSED  # a valid signature...
+    assert badge.check("trust").status is Status.FAILED  # ...from an untrusted issuer
+    assert "not a trusted issuer" in badge.check("trust").reason
+    assert badge.check("status").status is Status.SKIPPED
+    assert transcript.check("trust").status is Status.FAILED
+    assert "not for" in transcript.check("trust").reason
+    text = report.render(result)
+    assert "This verifier does not trust SW아카데미 교육원" in text
+    assert "신뢰하는 기관이 아닙니다" in report.render(result, lang="ko")
+
+
+def test_default_policy_trusts_nobody_and_unsafe_trusts_all(orgs: dict[str, Org],
+                                                            holder: KeyPair) -> None:
+    vp = present([orgs["academy"].issue("badge", holder)], holder)
+    with Verifier() as verifier:
+        assert not verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN).verified
+    with Verifier(policy=UnsafeAcceptAnyIssuer()) as verifier:
+        result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+    assert result.verified and result.credentials[0].trusted is None
+    assert "trusts anyone" in report.render(result)
+
+
+def test_did_key_issuer_cannot_be_asked(holder: KeyPair) -> None:
+    from vcwallet.credentials import issue
+
+    issuer_key = KeyPair.generate()
+    credential = issue("badge", {**example_subject("badge"), "id": holder.did_key},
+                       signer=issuer_key, format="jwt")
+    vp = create_presentation([credential], holder=holder, holder_did=holder.did_key,
+                             challenge="nonce-1", domain=DOMAIN)
+    with Verifier(policy=UnsafeAcceptAnyIssuer()) as verifier:
+        result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+    assert not result.verified
+    assert result.credentials[0].check("ledger").status is Status.FAILED
+    assert "cannot be contacted" in result.credentials[0].check("ledger").reason
+
+
+def test_not_a_presentation_and_bad_memory(tmp_path: Path) -> None:
+    with Verifier() as verifier, pytest.raises(MalformedDocumentError):
+        verifier.verify_presentation(b"not json", challenge="c", domain=DOMAIN)
+    bad = tmp_path / "memory.json"
+    bad.write_text("[1, 2]", "utf-8")
+    with pytest.raises(MalformedDocumentError):
+        CheckpointMemory(bad)
+    unwritable = CheckpointMemory(tmp_path / "missing-dir" / "memory.json")
+    with pytest.raises(LedgerError):
+        unwritable.remember("example/ledger", "note\n\nsig\n", 3)
+
+
+# -- consented release ----------------------------------------------------------------------------
+def test_consented_release_and_expired_consent(orgs: dict[str, Org], holder: KeyPair,
+                                               verifier: Verifier) -> None:
+    univ = orgs["univ"]
+    diploma = univ.issue("diploma", holder)
+    consent = create_consent(diploma.secured, holder, employer=EMPLOYER,
+                             expires=datetime.now(UTC) + timedelta(days=7))
+    released = verifier.fetch_with_consent(consent, univ.base_url, diploma.id,
+                                           api_key=EMPLOYER_KEY)
+    assert released.verified and released.state == "active"
+    assert released.result.credential["id"] == diploma.id
+    assert released.anchored.status is Status.PASSED
+    expired = create_consent(diploma.secured, holder, employer=EMPLOYER,
+                             expires=datetime.now(UTC) - timedelta(minutes=1),
+                             now=datetime.now(UTC) - timedelta(days=1))
+    with pytest.raises(TransportError) as refused:
+        verifier.fetch_with_consent(expired, univ.base_url, diploma.id, api_key=EMPLOYER_KEY)
+    assert refused.value.status == 403 and refused.value.error_type == "Expired"
+    with pytest.raises(TransportError) as wrong_key:
+        verifier.fetch_with_consent(consent, univ.base_url, diploma.id, api_key="x" * 20)
+    assert wrong_key.value.status == 401
+
+
+# -- the command line ------------------------------------------------------------------------------
+def test_cli_verify_online(orgs: dict[str, Org], holder: KeyPair, tmp_path: Path,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    univ = orgs["univ"]
+    vp_file = tmp_path / "vp.json"
+    vp_file.write_text(json.dumps(present([univ.issue("diploma", holder)], holder),
+                                  ensure_ascii=False), "utf-8")
+    trust = tmp_path / "trust.toml"
+    trust.write_text(f'[[issuer]]\ndid = "{univ.did}"\nname = "한국대학교"\n'
+                     'types = ["diploma"]\n', "utf-8")
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = cli_main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    base = ["verify", str(vp_file), "--challenge", "nonce-1", "--domain", DOMAIN, "--online"]
+    code, out, _ = run(*base, "--trust", str(trust), "--lang", "ko",
+                       "--checkpoints", str(tmp_path / "cp.json"))
+    assert code == 0, out
+    assert "발급자 한국대학교가 서명한 학위증명서입니다." in out
+    assert (tmp_path / "cp.json").exists()
+    code, out, _ = run(*base, "--trust", str(trust), "--json")
+    assert code == 0 and json.loads(out)["verified"] is True
+    code, out, err = run(*base)
+    assert code == 1 and "NOT VERIFIED" in out and "no issuer is trusted" in err
+    code, out, _ = run(*base[:3], "other", *base[4:], "--trust", str(trust))
+    assert code == 1 and "another challenge" in out
+    bad_trust = tmp_path / "bad.toml"
+    bad_trust.write_text("[[issuer]\n", "utf-8")
+    code, _, err = run(*base, "--trust", str(bad_trust))
+    assert code == 2 and "not valid TOML" in err
+    assert run("verify", str(vp_file), "--online")[0] == 2
+    credential_file = tmp_path / "credential.json"
+    credential_file.write_text(json.dumps(univ.issue("diploma", holder).secured.data), "utf-8")
+    code, _, err = run("verify", str(credential_file), "--online", "--challenge", "c",
+                       "--domain", DOMAIN)
+    assert code == 2 and "verifies a presentation" in err
