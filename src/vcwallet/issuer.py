@@ -6,9 +6,11 @@ its transparency log (a SQLite file or a PostgreSQL URL) and a register of what 
 (a SQLite file in its data directory: the wire form, the subject and the ledger leaf of
 each credential, so that a revocation can be anchored and a consented release answered).
 
-Issuing signs the credential and appends an ``issued`` leaf to the ledger; the caller gets
-the secured credential and its receipt. ``issue_many`` anchors a whole class in one durable
-batch. Stores are opened lazily, one connection per thread (SQLite connections are
+Issuing allocates the credential's status list entries (revocation and suspension, in
+:mod:`vcwallet.status` lists published under ``<base_url>/status/``) before signing, signs,
+and appends an ``issued`` leaf to the ledger; the caller gets the secured credential and its
+receipt. ``issue_many`` anchors a whole class in one durable batch. Revoking or suspending
+sets the bit, re-signs the list and appends a ``revoked`` / ``suspended`` leaf. Stores are opened lazily, one connection per thread (SQLite connections are
 single-threaded; the ledger's ``TransparencyLog`` holds no state of its own), and writes are
 serialised by one lock, so an ``Issuer`` may be shared by the threads of a web server.
 
@@ -17,7 +19,8 @@ confirmation of it: current state and a fresh ledger receipt) straight from the 
 consent is a verifiable presentation secured as ``application/vp+jwt`` (VC-JOSE-COSE) and
 signed by the credential's subject with one of its ``authentication`` keys; ``aud`` names
 the employer, ``exp`` ends the consent, and the credential itself is inside
-(:func:`create_consent` builds one). JOSE rather than Data Integrity because a consent needs
+(:func:`create_consent` builds one with ``vcwallet.presentations``; the issuer finds the
+credential by its ledger leaf hash, so only an unchanged credential it issued qualifies). JOSE rather than Data Integrity because a consent needs
 an audience and an expiry, which JWT registers and a Data Integrity proof (as
 ``vcwallet.proofs`` signs it) does not carry. :meth:`Issuer.release` checks the consent
 against the employer the caller authenticated as (see ``vcwallet.service``).
