@@ -19,6 +19,7 @@ with); the recipes in :mod:`vcwallet.credentials` do so and report it as its own
 from __future__ import annotations
 
 import copy
+import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -213,13 +214,20 @@ def _check_purpose(
 ) -> None:
     if purpose != expected:
         raise ProofPurposeError(f"proof purpose is {purpose!r}, expected {expected!r}")
-    if challenge is not None and proof.get("challenge") != challenge:
+    if challenge is not None and not _same_text(proof.get("challenge"), challenge):
         raise ProofPurposeError("the proof's challenge does not match the expected challenge")
     if domain is not None:
         stated = proof.get("domain")
         domains = stated if isinstance(stated, list) else [stated]
-        if domain not in domains:
+        if not any(_same_text(item, domain) for item in domains):
             raise ProofPurposeError("the proof's domain does not match the expected domain")
+
+
+def _same_text(stated: Any, expected: str) -> bool:
+    # constant time: a challenge is a secret shared with the verifier
+    return isinstance(stated, str) and hmac.compare_digest(
+        stated.encode("utf-8"), expected.encode("utf-8")
+    )
 
 
 def _check_expiry(proof: dict[str, Any], now: datetime | None) -> None:
