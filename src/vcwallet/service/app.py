@@ -128,10 +128,10 @@ def _object(body: dict[str, Any], name: str, *, required: bool = True) -> dict[s
     return value
 
 
-def _optional_text(options: dict[str, Any], name: str) -> str | None:
-    value = options.get(name)
+def _optional_text(holder: dict[str, Any], name: str) -> str | None:
+    value = holder.get(name)
     if value is not None and (not isinstance(value, str) or not value):
-        raise ApiError(400, f"options.{name} must be a non-empty string")
+        raise ApiError(400, f"{name} must be a non-empty string")
     return value
 
 
