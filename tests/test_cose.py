@@ -22,7 +22,7 @@ KOREAN_ASSESSMENT = "배터리 잔존 수명 평가: 양호 (SOH 91%)"
 
 
 def credential_for(issuer_id: str, **extra: object) -> dict:
-    credential = {
+    credential: dict[str, object] = {
         "@context": [
             "https://www.w3.org/ns/credentials/v2",
             "https://www.w3.org/ns/credentials/examples/v2",

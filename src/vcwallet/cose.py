@@ -18,7 +18,7 @@ import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cbor2
 
@@ -34,6 +34,9 @@ from .jose import (
     verify_signature,
 )
 from .keys import KeyType, Signer
+
+if TYPE_CHECKING:
+    from .did import Resolver, VerificationMethod
 
 __all__ = [
     "CONTENT_TYPE_VC",
@@ -72,7 +75,7 @@ class VerifiedCose:
 
     credential: dict[str, Any]
     protected: dict[Any, Any]
-    verification_method: Any
+    verification_method: VerificationMethod
 
 
 @dataclass(frozen=True)
@@ -231,7 +234,7 @@ def _check_types(protected: Mapping[Any, Any]) -> None:
         )
 
 
-def verify_vc_cose(data: bytes, *, resolver: Any) -> VerifiedCose:
+def verify_vc_cose(data: bytes, *, resolver: Resolver) -> VerifiedCose:
     """Verify a vc+cose: structure, typ, alg, the issuer's assertionMethod key, signature
     and issuer; return the credential or raise a named error (dates are the caller's)."""
     sign1 = _parse_sign1(data)

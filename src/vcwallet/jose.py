@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -43,6 +43,11 @@ from .errors import (
     UnsupportedAlgorithm,
 )
 from .keys import KeyType, PublicKey, Signer, p1363_to_der
+
+if TYPE_CHECKING:
+    import pydid
+
+    from .did import Resolver, VerificationMethod
 
 __all__ = [
     "MAX_TOKEN_CHARS",
@@ -436,7 +441,7 @@ def check_kid_owner(kid: str, credential: Mapping[str, Any]) -> str:
     return issuer
 
 
-def method_key(method: Any) -> PublicKey | _VerifyKey:
+def method_key(method: VerificationMethod) -> PublicKey | _VerifyKey:
     """The key of a resolved verification method (RSA JWKs included, for RS256)."""
     jwk = getattr(method, "jwk", None)
     if isinstance(jwk, Mapping) and (jwk.get("kty") == "RSA" or "alg" in jwk or "use" in jwk):
@@ -491,7 +496,7 @@ def _check_registered_claims(payload: Mapping[str, Any], issuer: str) -> None:
 class _Entry:
     __slots__ = ("key", "method")
 
-    def __init__(self, method: Any) -> None:
+    def __init__(self, method: VerificationMethod) -> None:
         self.method = method
         self.key: tuple[_VerifyKey, str] | None = None
 
@@ -508,7 +513,7 @@ class CachingResolver:
     """
 
     def __init__(
-        self, resolver: Any, *, methods: Iterable[str] = ("key",), max_entries: int = 4096
+        self, resolver: Resolver, *, methods: Iterable[str] = ("key",), max_entries: int = 4096
     ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be positive")
@@ -520,13 +525,15 @@ class CachingResolver:
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._lock = threading.Lock()
 
-    def resolve(self, did: str) -> Any:
+    def resolve(self, did: str) -> pydid.DIDDocument:
         return self._resolver.resolve(did)
 
-    def verification_method(self, did_url: str, purpose: str) -> Any:
+    def verification_method(self, did_url: str, purpose: str) -> VerificationMethod:
         return self._entry(did_url, purpose).method
 
-    def verification_key(self, did_url: str, purpose: str) -> tuple[Any, _VerifyKey, str]:
+    def verification_key(
+        self, did_url: str, purpose: str
+    ) -> tuple[VerificationMethod, _VerifyKey, str]:
         """``(method, key, alg)``: the method, its ``cryptography`` key and its one JWS alg."""
         entry = self._entry(did_url, purpose)
         if entry.key is None:
@@ -547,7 +554,9 @@ class CachingResolver:
         return entry
 
 
-def lookup_key(resolver: Any, kid: str, purpose: str) -> tuple[Any, PublicKey | _VerifyKey]:
+def lookup_key(
+    resolver: Resolver, kid: str, purpose: str
+) -> tuple[VerificationMethod, PublicKey | _VerifyKey]:
     """``(method, key)`` for ``kid`` under ``purpose``, from the cache when the resolver has one."""
     cached = getattr(resolver, "verification_key", None)
     if cached is not None:
@@ -557,7 +566,9 @@ def lookup_key(resolver: Any, kid: str, purpose: str) -> tuple[Any, PublicKey | 
     return method, method_key(method)
 
 
-def lookup_assertion_key(resolver: Any, kid: str) -> tuple[Any, PublicKey | _VerifyKey]:
+def lookup_assertion_key(
+    resolver: Resolver, kid: str
+) -> tuple[VerificationMethod, PublicKey | _VerifyKey]:
     """The issuer's assertionMethod ``(method, key)`` for ``kid``."""
     return lookup_key(resolver, kid, "assertionMethod")
 
@@ -568,7 +579,7 @@ class VerifiedJwt:
 
     credential: dict[str, Any]
     header: dict[str, Any]
-    verification_method: Any
+    verification_method: VerificationMethod
 
 
 def sign_vc_jwt(credential: Mapping[str, Any], signer: Signer, *, kid: str) -> str:
@@ -586,7 +597,7 @@ def sign_vc_jwt(credential: Mapping[str, Any], signer: Signer, *, kid: str) -> s
 
 
 def verify_vc_jwt(
-    token: str, *, resolver: Any, allowed_algs: Iterable[str] = VERIFY_ALGS
+    token: str, *, resolver: Resolver, allowed_algs: Iterable[str] = VERIFY_ALGS
 ) -> VerifiedJwt:
     """Verify a vc+jwt: typ, algorithm, the issuer's assertionMethod key, signature, issuer.
 
