@@ -131,10 +131,14 @@ def test_contexts_export(tmp_path, capsys):
         assert "@context" in document, url
 
 
-def test_demo_runs(capsys):
-    code, out, _ = run(capsys, "demo")
-    assert code == 0
-    assert out.count("VERIFIED ") >= 4 and "forgery was caught" in out
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_demo_tells_the_whole_story(capsys, lang):
+    code, out, err = run(capsys, "demo", "--lang", lang)
+    assert code == 0, err
+    assert "The story went as expected." in out
+    revoked = "✗ REVOKED" if lang == "en" else "✗ "
+    assert revoked in out
+    assert "김민준" in out
 
 
 def test_console_script_never_prints_a_traceback(tmp_path):
