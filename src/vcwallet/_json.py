@@ -158,8 +158,21 @@ def loads(data: str | bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
         ) from None
     except RecursionError:
         raise MalformedDocumentError("document is nested too deeply") from None
-    check_value(value)
+    if _may_hide_problems(text, decoded=isinstance(data, bytes)):
+        check_value(value)
     return value
+
+
+def _may_hide_problems(text: str, *, decoded: bool) -> bool:
+    """Whether parsed JSON still needs the full walk. The parse hooks already refused NaN,
+    huge numbers and duplicates; what is left is a lone surrogate (only from a ``\\ud..``
+    escape, or in text we were handed as ``str``) and nesting deeper than MAX_DEPTH (only
+    possible with that many brackets)."""
+    if not decoded and not _utf8_ok(text):
+        return True
+    if "\\ud" in text or "\\uD" in text:
+        return True
+    return text.count("{") + text.count("[") >= MAX_DEPTH
 
 
 def dumps(value: Any, *, pretty: bool = False) -> str:

@@ -19,6 +19,7 @@ cose       ``application/vc+cose`` COSE_Sign1 bytes
 from __future__ import annotations
 
 import base64
+import functools
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,6 +84,16 @@ def _now(now: datetime | None) -> datetime:
     if now.tzinfo is None:
         raise ValueError("now must carry a time zone")
     return now
+
+
+@functools.cache
+def default_resolver() -> Any:
+    """did:key resolved offline (cached: a did:key document depends only on the DID);
+    did:web only through the default https fetcher, never cached here."""
+    from .did import DidResolver
+    from .jose import CachingResolver
+
+    return CachingResolver(DidResolver(), methods=("key",))
 
 
 def default_verification_method(issuer: str, signer: Signer) -> str:
@@ -291,10 +302,9 @@ def verify_credential(
     as any credential format at all.
     """
     from . import documents
-    from .did import DidResolver
 
     moment = _now(now)
-    resolver = resolver or DidResolver()
+    resolver = resolver or default_resolver()
     loader = document_loader or documents.default_loader()
     kind = detect_format(data)
     if kind == "json":
