@@ -44,6 +44,20 @@ ISSUERS = (("한국대학교", "diploma"), ("SW아카데미 교육원", "badge")
            ("이브이체크 배터리진단센터", "battery"))
 
 
+class _Inline:
+    """A stand-in thread pool that runs each task at once (for --profile)."""
+
+    def submit(self, fn: Any, *args: Any) -> Any:
+        from concurrent.futures import Future
+
+        done: Future[Any] = Future()
+        done.set_result(fn(*args))
+        return done
+
+    def shutdown(self, wait: bool = True) -> None:
+        return None
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -130,6 +144,40 @@ def run_level(verifier: Verifier, vps: list[Any], threads: int, seconds: float,
             "cpu": own_cpu / len(every) * 1000, "server_cpu": server_cpu / len(every) * 1000}
 
 
+def run_open(verifier: Verifier, vps: list[Any], rate: float, seconds: float,
+             limit: int = 50) -> dict[str, float]:
+    """Presentations ARRIVE at ``rate`` per second (evenly spaced), at most ``limit`` in
+    flight; latency counts from the arrival, so queueing shows. A closed loop of N threads
+    can only show latency = N / throughput (Little's law); this shows the latency an
+    employer sees at a given load."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    latencies: list[float] = []
+    failed = 0
+    total = int(rate * seconds)
+    began = time.perf_counter()
+
+    def one(number: int, due: float) -> None:
+        nonlocal failed
+        result = verifier.verify_presentation(vps[number % len(vps)], challenge="bench-nonce",
+                                              domain=DOMAIN)
+        latencies.append(time.perf_counter() - due)
+        if not result.verified:
+            failed += 1
+
+    with ThreadPoolExecutor(max_workers=limit) as pool:
+        for number in range(total):
+            due = began + number / rate
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            pool.submit(one, number, due)
+    wall = time.perf_counter() - began
+    return {"offered": rate, "count": len(latencies), "rate": len(latencies) / wall,
+            "p50": percentile(latencies, 0.50) * 1000, "p99": percentile(latencies, 0.99) * 1000,
+            "failed": failed}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -138,6 +186,8 @@ def main() -> None:
                         help="the verifier's thread pool for issuer round trips")
     parser.add_argument("--formats", default="di-eddsa,jwt,di-eddsa",
                         help="the three credentials' formats (di-eddsa, jwt, cose)")
+    parser.add_argument("--open-rates", default="50,100,150,200",
+                        help="offered loads (presentations/s) for the open-loop run")
     parser.add_argument("--holders", type=int, default=20,
                         help="distinct job seekers (each presents their own three credentials)")
     parser.add_argument("--vp-format", default="di", choices=("di", "jwt"))
@@ -178,6 +228,9 @@ def main() -> None:
                 print(f"{args.vp_format} presentation of 3 credentials ({', '.join(formats)}) "
                       f"from 3 issuers; first verification (cold caches) {cold_ms:.1f} ms")
                 if args.profile:
+                    # every round trip in this thread, so the profile sees all of the work
+                    verifier._pool.shutdown()
+                    verifier._pool = _Inline()  # type: ignore[assignment]
                     profiler = cProfile.Profile()
                     profiler.enable()
                     for _ in range(200):
@@ -196,6 +249,14 @@ def main() -> None:
                     print(f"{row['threads']:>7} {row['count']:>7} {row['rate']:>8.1f} "
                           f"{row['p50']:>8.1f} {row['p99']:>8.1f} {row['mean']:>8.1f} "
                           f"{row['failed']:>6} {row['cpu']:>22.2f} {row['server_cpu']:>8.2f}")
+                print("open loop (arrivals at a fixed rate, <= 50 in flight, latency from "
+                      "arrival):")
+                print(f"{'offered/s':>9} {'count':>7} {'done/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+                      f"{'failed':>6}")
+                for rate in [float(x) for x in args.open_rates.split(",") if x]:
+                    row = run_open(verifier, vps, rate, args.seconds)
+                    print(f"{row['offered']:>9.0f} {row['count']:>7} {row['rate']:>8.1f} "
+                          f"{row['p50']:>8.1f} {row['p99']:>8.1f} {row['failed']:>6}")
         finally:
             for process in processes:
                 process.terminate()

@@ -29,12 +29,13 @@ cached for a short time (``did_cache_ttl``).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,22 +43,32 @@ from pathlib import Path
 from typing import Any, Self
 
 import httpx
+from cachetools import LRUCache
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from . import _json, anchor
 from .client import DEFAULT_TIMEOUT, IssuerClient
 from .credential_types import CREDENTIAL_TYPES, detect_type
 from .did import DidResolver, did_web_to_url
 from .errors import (
+    InconsistentLog,
     LedgerError,
     LogProofError,
     MalformedDocumentError,
     PolicyError,
     ResolutionError,
+    RootMismatch,
     TransportError,
 )
 from .issuer import ledger_origin_for_base_url
 from .jose import CachingResolver
-from .ledger import open_checkpoint, parse_verifier_key, verifier_key, verify_checkpoint_extends
+from .ledger import (
+    Checkpoint,
+    ConsistencyProof,
+    open_checkpoint,
+    parse_verifier_key,
+    verifier_key,
+)
 from .model import (
     Check,
     CredentialResult,
@@ -351,7 +362,9 @@ class Verifier:
         self.policy: Policy = policy if policy is not None else TrustPolicy([])
         self.memory = checkpoint_store if checkpoint_store is not None else CheckpointMemory()
         self.timeout = timeout
-        self.status_cache = status_cache or StatusListCache(max_age=timedelta(seconds=30))
+        # `is not None`: an empty cache is falsy (it has a length) but was still chosen
+        self.status_cache = (status_cache if status_cache is not None
+                             else StatusListCache(max_age=timedelta(seconds=30)))
         self._now = now
         self._http = http
         self._given_resolver = resolver
@@ -361,6 +374,9 @@ class Verifier:
         self._lock = threading.Lock()
         self._resolver: Any = None
         self._resolver_born = 0.0
+        self._cache_lock = threading.Lock()
+        self._leaves: LRUCache[bytes, bytes] = LRUCache(maxsize=4096)
+        self._notes: LRUCache[tuple[str, bytes, str], Checkpoint] = LRUCache(maxsize=256)
         self._pool = ThreadPoolExecutor(max_workers=max_workers,
                                         thread_name_prefix="vcwallet-verifier")
 
@@ -450,21 +466,17 @@ class Verifier:
         items = _secured_items(vp, offline.format)
         plans = [self._plan(item, result) for item, result in
                  zip(items, offline.credentials, strict=True)]
-        # every status and ledger round trip of the presentation runs side by side; pool
-        # tasks never wait on other pool tasks, so a busy pool cannot deadlock
-        jobs = [None if isinstance(plan, OnlineCredential) else (
-                    self._pool.submit(self._status, plan.client, plan.credential, resolver,
-                                      moment),
-                    self._pool.submit(self._ledger, plan.client, plan.item, plan.issuer,
-                                      moment))
-                for plan in plans]
-        online = []
-        for plan, job in zip(plans, jobs, strict=True):
-            if isinstance(plan, OnlineCredential):
-                online.append(plan)
-            elif job is not None:
-                (found, status), (ledger, where) = job[0].result(), job[1].result()
-                online.append(plan.finish(found, status, ledger, where))
+        # one task per credential to ask (status is usually a cache hit, so the task is one
+        # ledger round trip); the last runs in this thread. Pool tasks never wait on other
+        # pool tasks, so a busy pool cannot deadlock.
+        asking = [p for p in plans if isinstance(p, _Plan)]
+        futures = {id(p): self._pool.submit(self._ask, p, resolver, moment)
+                   for p in asking[:-1]}
+        last = self._ask(asking[-1], resolver, moment) if asking else None
+        online = [p if isinstance(p, OnlineCredential)
+                  else last if p is asking[-1] and last is not None
+                  else futures[id(p)].result()
+                  for p in plans]
         verified = all_hold(offline.checks) and all(c.verified for c in online)
         return OnlineResult(verified, offline, tuple(online), moment, challenge, domain)
 
@@ -496,6 +508,11 @@ class Verifier:
                                     None, None, None)
         return _Plan(item, result, credential, issuer, client, type_name, name, trusted,
                      [*own, trust])
+
+    def _ask(self, plan: _Plan, resolver: Any, moment: datetime) -> OnlineCredential:
+        found, status = self._status(plan.client, plan.credential, resolver, moment)
+        ledger, where = self._ledger(plan.client, plan.item, plan.issuer, moment)
+        return plan.finish(found, status, ledger, where)
 
     def _trust(self, issuer: str, types: set[str]) -> tuple[TrustedIssuer | None, Check]:
         try:
@@ -565,12 +582,12 @@ class Verifier:
 
     def _prove_anchor(self, client: IssuerClient, item: Any, issuer: str,
                       moment: datetime) -> tuple[Check, LedgerAnchor | None]:
-        leaf = anchor.credential_leaf_hash(item)
+        leaf = self._leaf_hash(item)
         origin = ledger_origin_for_base_url(client.base_url)
         key, source = self._log_key(client, issuer, origin)
         previous = self.memory.checkpoint(origin)
         evidence = client.evidence(leaf, since=previous[1] if previous else 0)
-        checkpoint = open_checkpoint(evidence.checkpoint, key, origin=origin)
+        checkpoint = self._open_note(evidence.checkpoint, key, origin)
         proof = evidence.inclusion
         if proof.tree_size != checkpoint.tree_size or proof.leaf_hash != leaf:
             raise LogProofError("the inclusion proof is not for this credential at the "
@@ -583,8 +600,7 @@ class Verifier:
                     evidence.consistency.first != previous[1]
                     or evidence.consistency.second != checkpoint.tree_size):
                 raise LogProofError("the consistency proof is for other tree sizes")
-            verify_checkpoint_extends(previous[0], evidence.checkpoint, path, key,
-                                      origin=origin)
+            _check_extends(self._open_note(previous[0], key, origin), checkpoint, path)
             consistent = f", consistent with the checkpoint of size {previous[1]} seen before"
         self.memory.remember(origin, evidence.checkpoint, checkpoint.tree_size)
         where = LedgerAnchor(origin, proof.leaf_index, checkpoint.tree_size, moment, source,
@@ -592,6 +608,31 @@ class Verifier:
         return passed("ledger", f"leaf {proof.leaf_index} of {origin}, included in its fresh "
                                 f"checkpoint of size {checkpoint.tree_size}{consistent} "
                                 f"(log key: {source})"), where
+
+    def _leaf_hash(self, item: Any) -> bytes:
+        """The credential's leaf hash, remembered by its exact bytes: for Data Integrity it
+        costs an RDFC-1.0 canonicalization, and employers see the same credential often."""
+        raw = _json.dumps(item).encode("utf-8") if isinstance(item, dict) else (
+            item.encode("utf-8") if isinstance(item, str) else bytes(item))
+        digest = hashlib.sha256(raw).digest()
+        with self._cache_lock:
+            found = self._leaves.get(digest)
+        if found is None:
+            found = anchor.credential_leaf_hash(item)
+            with self._cache_lock:
+                self._leaves[digest] = found
+        return found
+
+    def _open_note(self, note: str, key: Ed25519PublicKey, origin: str) -> Checkpoint:
+        """A checkpoint note opened with the log key; each (note, key) is checked once."""
+        cache_key = (note, key.public_bytes_raw(), origin)
+        with self._cache_lock:
+            found = self._notes.get(cache_key)
+        if found is None:
+            found = open_checkpoint(note, key, origin=origin)
+            with self._cache_lock:
+                self._notes[cache_key] = found
+        return found
 
     # -- consented release -------------------------------------------------------------------
     def fetch_with_consent(self, consent_vp: str, issuer_url: str, credential_id: str, *,
@@ -656,6 +697,20 @@ def _secured_items(vp: dict[str, Any] | str | bytes, kind: str) -> list[Any]:
         else:
             items.append(entry)
     return items
+
+
+def _check_extends(old: Checkpoint, new: Checkpoint, path: Sequence[bytes]) -> None:
+    """The newer tree extends the older one; InconsistentLog for a rewritten or forked log."""
+    if new.tree_size < old.tree_size:
+        raise InconsistentLog(f"the log shrank from {old.tree_size} to {new.tree_size} leaves")
+    if old.tree_size == 0:
+        return  # every tree extends the empty one
+    try:
+        ConsistencyProof(old.tree_size, new.tree_size, tuple(path)).verify(
+            old.root_hash, new.root_hash)
+    except RootMismatch as exc:
+        raise InconsistentLog(f"the checkpoint of size {new.tree_size} does not extend the one "
+                              f"of size {old.tree_size} seen before: {exc}") from None
 
 
 def _type_name(result: CredentialResult) -> str | None:
