@@ -224,6 +224,15 @@ def test_pinned_log_key(orgs: dict[str, Org], holder: KeyPair) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     impostor = verifier_key(univ.issuer.log.origin, Ed25519PrivateKey.generate().public_key())
+    # trust on first use: once a key is remembered, another one is a failure, not an update
+    memory = CheckpointMemory()
+    memory.remember_key(univ.issuer.log.origin, impostor)
+    with Verifier(policy=TrustPolicy([TrustedIssuer(univ.did, "한국대학교",
+                                                        frozenset({"diploma"}))]),
+                  checkpoint_store=memory) as verifier:
+        result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+    assert outcome(result, 0, "ledger") is Status.FAILED
+    assert memory.log_key(univ.issuer.log.origin) == impostor
     wrong = TrustPolicy([TrustedIssuer(univ.did, "한국대학교", frozenset({"diploma"}), impostor)])
     with Verifier(policy=wrong) as verifier:
         result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
