@@ -165,6 +165,11 @@ def test_revoke_sets_the_bit_resigns_the_list_and_appends_a_leaf(
     assert by_purpose["suspension"] is status.StatusOutcome.CLEAR
     with pytest.raises(StatusListError):
         issuer.status.set_status(issued.id, "revocation", False)  # revocation is for good
+    size = issuer.log.size()
+    again = issuer.revoke(issued.id)  # idempotent: no second leaf, the first one's receipt
+    assert issuer.log.size() == size and again.state == "revoked"
+    assert again.receipt is not None
+    assert again.receipt.leaf_index == change.receipt.leaf_index
 
 
 def test_suspend_and_unsuspend(issuer: Issuer, holder: KeyPair) -> None:
@@ -176,6 +181,9 @@ def test_suspend_and_unsuspend(issuer: Issuer, holder: KeyPair) -> None:
     lifted = issuer.unsuspend(issued.id)
     assert lifted.state == "active" and lifted.receipt is None
     assert issuer.log.size() == size + 1
+    assert issuer.unsuspend(issued.id).state == "active"  # nothing to lift: nothing changes
+    resuspended = issuer.suspend(issued.id)
+    assert resuspended.receipt is not None and issuer.log.size() == size + 2
 
 
 def test_unknown_credentials(issuer: Issuer) -> None:

@@ -522,6 +522,11 @@ class Issuer:
                 kind: str | None) -> StatusChange:
         with self._write_lock:
             record = self.records.get(credential_id)
+            if self.status.status_of(credential_id).get(purpose) == value:
+                # nothing changes: no second leaf; a repeated revoke gets the first one's receipt
+                receipt = None if kind is None else self._existing_receipt(record, kind)
+                return StatusChange(credential_id, purpose, value,
+                                    self.state_of(credential_id), receipt)
             self.status.set_status(credential_id, purpose, value)
             for entry in self.status.entries(credential_id):
                 if entry["statusPurpose"] == purpose:
@@ -534,6 +539,14 @@ class Issuer:
                                              signing_key=self._ledger_private())
                 self._remember(receipt.checkpoint)
         return StatusChange(credential_id, purpose, value, self.state_of(credential_id), receipt)
+
+    def _existing_receipt(self, record: _Record, kind: str) -> Receipt | None:
+        wanted = anchor.credential_leaf_hash(record.secured(), kind=kind)
+        try:
+            index = self.log.find_leaf(wanted)
+        except LedgerError:
+            return None  # set before this register anchored status changes
+        return self._fresh_receipt(index, kind)
 
     def status_list_credential(self, list_id: str, *, now: datetime | None = None) -> Any:
         """The signed ``BitstringStatusListCredential`` for ``list_id`` (re-signed only when
