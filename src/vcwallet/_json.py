@@ -182,6 +182,55 @@ def dumps(value: Any, *, pretty: bool = False) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+def nfc_strict(value: Any) -> Any:
+    """:func:`nfc` and :func:`check_value` in one walk (the issuance hot path)."""
+    try:
+        return _nfc_strict(value, 0)
+    except _NotStrict:
+        check_value(value)  # names the offending path
+        raise MalformedDocumentError("not a strict JSON value") from None
+
+
+class _NotStrict(Exception):
+    pass
+
+
+def _nfc_strict(value: Any, depth: int) -> Any:
+    kind = type(value)
+    if kind is str:
+        if value.isascii():
+            return value
+        if not _utf8_ok(value):
+            raise _NotStrict
+        return unicodedata.normalize("NFC", value)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            raise _NotStrict
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotStrict
+            if not key.isascii():
+                if not _utf8_ok(key):
+                    raise _NotStrict
+                key = unicodedata.normalize("NFC", key)
+            out[key] = _nfc_strict(item, depth + 1)
+        return out
+    if kind is list:
+        if depth >= MAX_DEPTH:
+            raise _NotStrict
+        return [_nfc_strict(item, depth + 1) for item in value]
+    if kind is bool or value is None:
+        return value
+    if kind is int:
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return value
+        raise _NotStrict
+    if kind is float and not (math.isnan(value) or math.isinf(value)):
+        return value
+    raise _NotStrict
+
+
 def nfc(value: Any) -> Any:
     """Return a copy of ``value`` with every string (keys too) in Unicode NFC."""
     if isinstance(value, str):

@@ -185,8 +185,7 @@ def secure(
     needed = _SUITE_KEY_TYPES.get(format)
     if needed is not None and signer.key_type is not needed:
         raise ValueError(f"format {format} needs a {needed.value} key, not {signer.key_type.value}")
-    credential = _json.nfc(credential)
-    _json.check_value(credential)
+    credential = _json.nfc_strict(credential)
     problems = shape_problems(credential)
     if problems:
         raise MalformedDocumentError("not a VCDM 2.0 credential: " + "; ".join(problems))
