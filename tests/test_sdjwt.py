@@ -605,3 +605,17 @@ def test_decoy_digests_hide_the_claim_count(
             issuer=ISSUER,
             decoys=-1,
         )
+
+
+@pytest.mark.parametrize("alg", ["none", "HS256"])
+def test_refused_algorithm_is_refused_before_any_key_lookup(alg: str) -> None:
+    # the kid names a did:web no resolver knows: a lookup would raise ResolutionError first
+    from vcwallet.errors import UnsupportedAlgorithm
+
+    header = {"alg": alg, "typ": "dc+sd-jwt", "kid": "did:web:issuer.example#key-1"}
+    payload = {"iss": "did:web:issuer.example", "vct": "https://example/vct", "_sd_alg": "sha-256"}
+    token = (b64url_encode(json.dumps(header).encode()) + "."
+             + b64url_encode(json.dumps(payload).encode()) + "." + "~")
+    with pytest.raises(UnsupportedAlgorithm):
+        verify_sd_jwt(token, resolver=StaticResolver({}), nonce=None, audience=None,
+                      require_key_binding=False)

@@ -596,6 +596,15 @@ def sign_vc_jwt(credential: Mapping[str, Any], signer: Signer, *, kid: str) -> s
     return sign_jws(credential, signer, header=header)
 
 
+def check_header(header: Mapping[str, Any], *, expected_typ: str,
+                 allowed_algs: Iterable[str] = VERIFY_ALGS) -> None:
+    """Refuse a header before any key is looked up (so ``alg: none``, HMAC or an embedded
+    key never causes a did:web fetch): typ, algorithm allow-list, forbidden parameters."""
+    _check_typ(header, expected_typ)
+    _check_alg(header, _allowed(allowed_algs))
+    _check_header_params(header)
+
+
 def verify_vc_jwt(
     token: str, *, resolver: Resolver, allowed_algs: Iterable[str] = VERIFY_ALGS
 ) -> VerifiedJwt:

@@ -39,6 +39,7 @@ from .errors import (
 from .jose import (
     b64url_decode,
     b64url_encode,
+    check_header,
     kid_did,
     lookup_assertion_key,
     sign_jws,
@@ -547,6 +548,7 @@ def verify_sd_jwt(
     skew = int(clock_skew.total_seconds())
     parts = _split(token)
     header = unverified_header(parts.jwt)
+    check_header(header, expected_typ=SD_JWT_TYP, allowed_algs=ALLOWED_ALGS)  # before any fetch
     kid = header.get("kid")
     did = kid_did(kid)  # refuses anything but an absolute DID URL with a fragment
     method, key = lookup_assertion_key(resolver, str(kid))
