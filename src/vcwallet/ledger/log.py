@@ -1,9 +1,10 @@
 """The transparency log over a store: append, tree heads, proofs, checkpoints, audit. Low level.
 
-``TransparencyLog`` holds no state of its own beyond its store and identity, so several
-processes may each open the same store. Appends go through ``LedgerStore.append``, which
-serialises writers; proofs read O(log n) stored subtree hashes (one batched read), never
-the leaves. ``audit`` is the one operation that reads everything: it recomputes the tree
+``TransparencyLog`` holds no state of its own beyond its store, its identity and a bounded
+cache of the upper tree's perfect-subtree hashes (immutable once stored, so the cache is
+never stale), so several processes may each open the same store. Appends go through
+``LedgerStore.append``, which serialises writers; proofs read O(log n) stored subtree hashes
+(one batched read, minus those cached), never the leaves. ``audit`` is the one operation that reads everything: it recomputes the tree
 from the leaf data and compares every stored hash and every signed checkpoint.
 """
 
@@ -41,6 +42,13 @@ from .proof import ConsistencyProof, InclusionProof
 from .store import AppendPlan, LedgerStore, RowReader, node_location
 
 FORMAT_VERSION = b"1"
+# Perfect subtrees of 2**6 leaves and up are cached, at most the top 2**15 levels' worth
+# (levels below size.bit_length() - 15 are left out), so about 65,536 hashes at most.
+# Every proof needs the same few upper nodes; the cache leaves the store to serve only the
+# nodes near the leaf, which sit in a few neighbouring rows.
+CACHE_MIN_LEVEL = 6
+CACHE_TOP_LEVELS = 15
+CACHE_MAX_NODES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -65,11 +73,52 @@ def _ids_for_ranges(ranges: Sequence[tuple[int, int]]) -> list[list[int]]:
     return [[node_id(lv, ix) for lv, ix in perfect_subtrees(s, e)] for s, e in ranges]
 
 
-def _read_nodes(reader: RowReader, ids: Collection[int]) -> dict[int, bytes]:
-    """Stored hashes of perfect subtrees by node id, from the rows that hold them."""
-    where = {nid: node_location(nid) for nid in ids}
-    rows = reader({leaf for leaf, _ in where.values()})
+class NodeCache:
+    """Hashes of large perfect subtrees by node id, as read from the store.
+
+    A stored perfect-subtree hash never changes, so an entry is never stale; the cache only
+    saves reads. It keeps nodes of level ``CACHE_MIN_LEVEL`` and up, and only the top
+    ``CACHE_TOP_LEVELS`` levels of the tree, and starts over if it ever grows past
+    ``CACHE_MAX_NODES`` (a log that grew a lot since the cache filled)."""
+
+    def __init__(self) -> None:
+        self._hashes: dict[int, bytes] = {}
+        self.min_level = CACHE_MIN_LEVEL
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def get(self, nid: int) -> bytes | None:
+        return self._hashes.get(nid)
+
+    def for_size(self, size: int) -> NodeCache:
+        """Set the lowest cached level for a tree of ``size`` leaves; self."""
+        self.min_level = max(CACHE_MIN_LEVEL, size.bit_length() - CACHE_TOP_LEVELS)
+        return self
+
+    def keep(self, nid: int, level: int, h: bytes) -> None:
+        if level >= self.min_level:
+            if len(self._hashes) >= CACHE_MAX_NODES:
+                self._hashes.clear()
+            self._hashes[nid] = h
+
+
+def _read_nodes(
+    reader: RowReader, ids: Collection[int], cache: NodeCache | None = None
+) -> dict[int, bytes]:
+    """Stored hashes of perfect subtrees by node id, from ``cache`` or the rows that hold
+    them (one read, skipped when every node is cached)."""
     out: dict[int, bytes] = {}
+    where: dict[int, tuple[int, int]] = {}
+    for nid in ids:
+        cached = cache.get(nid) if cache is not None else None
+        if cached is None:
+            where[nid] = node_location(nid)
+        else:
+            out[nid] = cached
+    if not where:
+        return out
+    rows = reader({leaf for leaf, _ in where.values()})
     for nid, (leaf, level) in where.items():
         row = rows.get(leaf)
         if row is None:
@@ -80,13 +129,17 @@ def _read_nodes(reader: RowReader, ids: Collection[int]) -> dict[int, bytes]:
             h = row[1][HASH_SIZE * (level - 1) : HASH_SIZE * level]
             if len(h) == HASH_SIZE:
                 out[nid] = h
+                if cache is not None:
+                    cache.keep(nid, level, h)
     return out
 
 
-def _hashes_for(reader: RowReader, groups: list[list[int]]) -> list[bytes]:
+def _hashes_for(
+    reader: RowReader, groups: list[list[int]], cache: NodeCache | None = None
+) -> list[bytes]:
     """Fold each group of perfect-subtree ids into one hash, reading all rows at once."""
     wanted = {i for group in groups for i in group}
-    found = _read_nodes(reader, wanted)
+    found = _read_nodes(reader, wanted, cache)
     missing = wanted - found.keys()
     if missing:
         raise LedgerCorrupted(f"store is missing tree nodes {sorted(missing)[:5]}")
@@ -100,6 +153,7 @@ class TransparencyLog:
         self.store = store
         self.origin = origin
         self.public_key = public_key
+        self._cache = NodeCache()
 
     def __repr__(self) -> str:
         return f"TransparencyLog(origin={self.origin!r}, store={self.store!r})"
@@ -158,7 +212,10 @@ class TransparencyLog:
             return range(size, size)
         sha256 = hashlib.sha256
         hashes = [sha256(LEAF_PREFIX + d).digest() for d in datas]  # outside the write lock
-        plan = self.store.append(lambda size, reader: _plan(size, reader, hashes, datas))
+        cache = self._cache
+        plan = self.store.append(
+            lambda size, reader: _plan(size, reader, hashes, datas, cache=cache.for_size(size))
+        )
         return range(plan.start, plan.stop)
 
     # -- reading ----------------------------------------------------------------------------
@@ -176,7 +233,7 @@ class TransparencyLog:
 
     def _hashes(self, groups: list[list[int]], size: int) -> list[bytes]:
         try:
-            return _hashes_for(self.store.rows, groups)
+            return _hashes_for(self.store.rows, groups, self._cache.for_size(size))
         except LedgerCorrupted:
             current = self.size()
             if size > current:
@@ -379,7 +436,12 @@ def _push(frontier: list[bytes], index: int, h: bytes) -> bytes:
 
 
 def _plan(
-    size: int, reader: RowReader, hashes: list[bytes], datas: list[bytes]
+    size: int,
+    reader: RowReader,
+    hashes: list[bytes],
+    datas: list[bytes],
+    *,
+    cache: NodeCache | None = None,
 ) -> AppendPlan:
     """The rows appending ``datas`` after ``size`` leaves writes (runs under the write lock).
 
@@ -391,7 +453,7 @@ def _plan(
     """
     edge_nodes = perfect_subtrees(0, size)
     ids = [node_id(lv, ix) for lv, ix in edge_nodes]
-    found = _read_nodes(reader, ids)
+    found = _read_nodes(reader, ids, cache)
     if len(found) != len(ids):
         raise LedgerCorrupted("store is missing right-edge tree nodes")
     edge = {lv: found[i] for (lv, _), i in zip(edge_nodes, ids)}

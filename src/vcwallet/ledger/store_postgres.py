@@ -3,14 +3,17 @@
 For several issuer processes or machines appending to one log. Appenders serialise on a
 single *sequencer row*: every append transaction starts with ``SELECT tree_size FROM head
 WHERE id = 1 FOR UPDATE``, which blocks until the previous appender commits and then returns
-the size it left. The leaves are numbered from that size, written with binary COPY, and
-``head`` is advanced in the same transaction, so there are no gaps and no forks (the primary
+the size it left. The leaves are numbered from that size, written with binary COPY (the
+COPY payload is built in one piece with ``struct``, and the hash-index rows go in sorted by
+key so the B-tree fills in order), and ``head`` is advanced in the same transaction, so there are no gaps and no forks (the primary
 key on the leaf index would refuse a fork even if the lock were bypassed). A row lock was
 chosen over an advisory lock because it lives in the same schema as the log, needs no
 cluster-wide key, and is released by PostgreSQL on commit, rollback or a dead connection.
 
 Readers take no lock: rows are never updated, so a size read first and the rows read after
-always describe the same tree. ``?schema=NAME`` in the URL picks the schema (default
+always describe the same tree. The hot reads (``rows`` for proofs, ``leaf_candidates``) run on
+one kept-open connection as prepared statements in the binary protocol: bytea in text form
+is hex, and decoding it cost more than the query itself. ``?schema=NAME`` in the URL picks the schema (default
 ``vcwallet_ledger``); it is removed before the URL reaches libpq.
 """
 
@@ -32,6 +35,13 @@ from .store import AppendPlan, Planner
 DEFAULT_SCHEMA = "vcwallet_ledger"
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _PREFIX = struct.Struct(">q")
+# Binary COPY framing (PostgreSQL docs, "COPY ... Binary Format"): signature, flags, header
+# extension length; per tuple a field count and (length, bytes) per field; -1 ends the stream.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_COPY_TRAILER = b"\xff\xff"
+_LEAF_HEAD = struct.Struct(">hiqi")  # 3 fields; idx (8 bytes); length of data
+_LENGTH = struct.Struct(">i")
+_HASH_ROW = struct.Struct(">hiqiq")  # 2 fields; prefix; idx
 _TABLES = """
 CREATE TABLE IF NOT EXISTS {meta} (key text PRIMARY KEY, value bytea NOT NULL);
 CREATE TABLE IF NOT EXISTS {head} (id int PRIMARY KEY CHECK (id = 1), tree_size bigint NOT NULL);
@@ -91,6 +101,13 @@ class PostgresStore:
         }
         with _translate():
             self._db = psycopg.connect(libpq_url, autocommit=True)
+            self._binary = self._db.cursor(binary=True)
+            self._rows_sql = self._q(
+                "SELECT idx, data, subtrees FROM {leaves} WHERE idx = ANY(%b::int8[])"
+            ).as_bytes(self._db)
+            self._candidates_sql = self._q(
+                "SELECT idx FROM {by_hash} WHERE prefix = %b::int8"
+            ).as_bytes(self._db)
             if create:
                 with self._db.transaction():
                     self._db.execute(
@@ -153,19 +170,17 @@ class PostgresStore:
 
     def rows(self, indexes: Collection[int]) -> dict[int, tuple[bytes, bytes]]:
         with _translate():
-            found = self._db.execute(
-                self._q("SELECT idx, data, subtrees FROM {leaves} WHERE idx = ANY(%s)"),
-                (list(indexes),),
+            found = self._binary.execute(
+                self._rows_sql, (list(indexes),), prepare=True
             ).fetchall()
-        return {int(i): (bytes(d), bytes(s)) for i, d, s in found}
+        return {i: (d, s) for i, d, s in found}
 
     def leaf_candidates(self, leaf_hash: bytes) -> list[int]:
         with _translate():
-            found = self._db.execute(
-                self._q("SELECT idx FROM {by_hash} WHERE prefix = %s"),
-                (_PREFIX.unpack_from(leaf_hash)[0],),
+            found = self._binary.execute(
+                self._candidates_sql, (_PREFIX.unpack_from(leaf_hash)[0],), prepare=True
             ).fetchall()
-        return [int(r[0]) for r in found]
+        return [r[0] for r in found]
 
     def append(self, planner: Planner) -> AppendPlan:
         with _translate(), self._db.transaction():
@@ -179,15 +194,11 @@ class PostgresStore:
                 with cur.copy(
                     self._q("COPY {leaves} (idx, data, subtrees) FROM STDIN (FORMAT BINARY)")
                 ) as copy:
-                    copy.set_types(["int8", "bytea", "bytea"])
-                    for row in plan.rows:
-                        copy.write_row(row)
+                    copy.write(_leaf_rows_payload(plan))
                 with cur.copy(
                     self._q("COPY {by_hash} (prefix, idx) FROM STDIN (FORMAT BINARY)")
                 ) as copy:
-                    copy.set_types(["int8", "int8"])
-                    for i, h in enumerate(plan.leaf_hashes, plan.start):
-                        copy.write_row((_PREFIX.unpack_from(h)[0], i))
+                    copy.write(_hash_rows_payload(plan))
                 cur.execute(
                     self._q("UPDATE {head} SET tree_size = %s WHERE id = 1"),
                     (plan.stop,),
@@ -233,3 +244,21 @@ class PostgresStore:
                 self._q("SELECT tree_size, root, note FROM {checkpoints} ORDER BY tree_size")
             ).fetchall()
         return [(int(s), bytes(r), str(n)) for s, r, n in found]
+
+
+def _leaf_rows_payload(plan: AppendPlan) -> bytes:
+    """The plan's leaf rows as one binary COPY stream."""
+    head, length = _LEAF_HEAD.pack, _LENGTH.pack
+    parts = [_COPY_HEADER]
+    for idx, data, subtrees in plan.rows:
+        parts += (head(3, 8, idx, len(data)), data, length(len(subtrees)), subtrees)
+    parts.append(_COPY_TRAILER)
+    return b"".join(parts)
+
+
+def _hash_rows_payload(plan: AppendPlan) -> bytes:
+    """The plan's hash-index rows as one binary COPY stream, in key order."""
+    prefix = _PREFIX.unpack_from
+    keys = sorted((prefix(h)[0], i) for i, h in enumerate(plan.leaf_hashes, plan.start))
+    row = _HASH_ROW.pack
+    return b"".join([_COPY_HEADER, *(row(2, 8, p, 8, i) for p, i in keys), _COPY_TRAILER])
