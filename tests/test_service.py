@@ -282,11 +282,11 @@ def test_client_refusals_carry_status_and_type(served: Served) -> None:
     client = served.client(token="not-the-token-at-all")
     with pytest.raises(TransportError) as caught:
         client.set_status("urn:uuid:x", "revoked")
-    assert caught.value.status == 401  # type: ignore[attr-defined]
+    assert caught.value.status == 401
     client.close()
     with served.client() as reader, pytest.raises(TransportError) as caught:
         reader.inclusion_proof(b"\x00" * 32)
-    assert caught.value.status == 404  # type: ignore[attr-defined]
+    assert caught.value.status == 404
 
 
 def test_client_refuses_garbage_from_a_peer(tmp_path: Path) -> None:
@@ -449,8 +449,8 @@ def test_consent_wrong_employer_refused(served: Served, staff: IssuerClient,
     # another registered employer replays the consent with its own key
     with served.client(api_key=OTHER_KEY) as other, pytest.raises(TransportError) as caught:
         other.release(consent)
-    assert caught.value.status == 403  # type: ignore[attr-defined]
-    assert caught.value.error_type == "ProofPurposeError"  # type: ignore[attr-defined]
+    assert caught.value.status == 403
+    assert caught.value.error_type == "ProofPurposeError"
     # nobody at all, and a made-up key
     anonymous = served.http.post("/consent/credential", json={"consent": consent})
     assert_json_error(anonymous, 401)

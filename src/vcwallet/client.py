@@ -12,7 +12,8 @@ lists go to :func:`vcwallet.status.check_status` (``fetch_list=client.status_lis
 DID documents to :class:`~vcwallet.did.DidResolver` (``fetch=client.fetch``).
 
 Errors: :class:`TransportError` when the issuer is down, times out, answers 5xx, or
-refuses (4xx: ``.status`` and ``.error_type`` say how, from the service's JSON error);
+refuses (4xx: ``TransportError.status`` and ``.error_type`` say how, from the service's
+JSON error);
 :class:`MalformedDocumentError` for an answer that is not what the route promises
 (garbage, wrong shape, too large). Nothing else escapes.
 """
@@ -71,13 +72,6 @@ class _Answer:
             return self.content.decode("utf-8")
         except UnicodeDecodeError:
             raise MalformedDocumentError("the answer is not UTF-8 text") from None
-
-
-def _error(message: str, *, status: int | None = None, error_type: str = "") -> TransportError:
-    exc = TransportError(message)
-    exc.status = status  # type: ignore[attr-defined]
-    exc.error_type = error_type  # type: ignore[attr-defined]
-    return exc
 
 
 class IssuerClient:
@@ -160,9 +154,9 @@ class IssuerClient:
                 answer = _Answer(response.status_code,
                                  response.headers.get("content-type", ""), b"".join(chunks))
         except httpx.TimeoutException:
-            raise _error(f"{url}: the issuer did not answer in time") from None
+            raise TransportError(f"{url}: the issuer did not answer in time") from None
         except httpx.HTTPError as exc:
-            raise _error(f"{url}: cannot reach the issuer ({type(exc).__name__}: {exc})") \
+            raise TransportError(f"{url}: cannot reach the issuer ({type(exc).__name__}: {exc})") \
                 from None
         if answer.status >= 400:
             raise self._refusal(url, answer)
@@ -181,7 +175,7 @@ class IssuerClient:
             pass
         what = "failed" if status >= 500 else "refused"
         text = f"{url}: the issuer {what} ({status}{' ' + error_type if error_type else ''})"
-        return _error(f"{text}: {message}" if message else text, status=status,
+        return TransportError(f"{text}: {message}" if message else text, status=status,
                       error_type=error_type)
 
     def _get_json(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -214,7 +208,7 @@ class IssuerClient:
         """A ``fetch_list(url)`` for :func:`vcwallet.status.check_status`: the status list
         credential at ``url``, which must be under this issuer's ``base_url``."""
         if not isinstance(url, str) or not url.startswith(self.base_url + "/"):
-            raise _error(f"{self.base_url} does not serve the status list {str(url)[:200]}")
+            raise TransportError(f"{self.base_url} does not serve the status list {str(url)[:200]}")
         response = self._request("GET", url[len(self.base_url):])
         if "jwt" in response.content_type:
             return response.text.strip()
@@ -271,6 +265,22 @@ class IssuerClient:
             note, _parse(InclusionProof, found.get("inclusion"), self.base_url),
             None if consistency is None else _parse(ConsistencyProof, consistency,
                                                     self.base_url))
+
+    def evidence_many(self, leaf_hashes: list[bytes], *, since: int = 0
+                      ) -> tuple[str, list[InclusionProof | None], ConsistencyProof | None]:
+        """``evidence`` for many leaves in one round trip (``POST /ledger/evidence``):
+        (checkpoint note, one inclusion proof or ``None`` per leaf, consistency proof)."""
+        found = self._post_json("/ledger/evidence", {
+            "leafHashes": [bytes(h).hex() for h in leaf_hashes], "since": since}, {})
+        note, proofs = found.get("checkpoint"), found.get("inclusions")
+        if not isinstance(note, str) or not isinstance(proofs, list) \
+                or len(proofs) != len(leaf_hashes):
+            raise MalformedDocumentError(f"{self.base_url}: batch evidence has the wrong shape")
+        consistency = found.get("consistency")
+        return (note, [None if p is None else _parse(InclusionProof, p, self.base_url)
+                       for p in proofs],
+                None if consistency is None else _parse(ConsistencyProof, consistency,
+                                                        self.base_url))
 
     # -- issuing (bearer token) ---------------------------------------------------------------
     def _bearer(self) -> dict[str, str]:

@@ -222,4 +222,10 @@ class CredentialRefused(WalletError):
 
 
 class TransportError(VcwalletError):
-    """An HTTP peer did not answer usefully."""
+    """An HTTP peer did not answer usefully (.status: its HTTP status if it answered,
+    .error_type: the error type its JSON body named)."""
+
+    def __init__(self, message: str, *, status: int | None = None, error_type: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
