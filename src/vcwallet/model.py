@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,6 +61,14 @@ def all_hold(checks: tuple[Check, ...] | list[Check]) -> bool:
     )
 
 
+def find_check(checks: tuple[Check, ...], name: str) -> Check:
+    """The check called ``name`` (KeyError if there is none)."""
+    for item in checks:
+        if item.name == name:
+            return item
+    raise KeyError(name)
+
+
 @dataclass(frozen=True)
 class CredentialResult:
     """What :func:`vcwallet.credentials.verify_credential` found."""
@@ -73,17 +81,13 @@ class CredentialResult:
     types: tuple[str, ...] = ()
     summary: str | None = None
     verification_method: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def failures(self) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if c.status is Status.FAILED)
 
     def check(self, name: str) -> Check:
-        for item in self.checks:
-            if item.name == name:
-                return item
-        raise KeyError(name)
+        return find_check(self.checks, name)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,10 +131,7 @@ class PresentationResult:
         return own + inner
 
     def check(self, name: str) -> Check:
-        for item in self.checks:
-            if item.name == name:
-                return item
-        raise KeyError(name)
+        return find_check(self.checks, name)
 
     def to_json(self) -> dict[str, Any]:
         return {
