@@ -19,12 +19,13 @@ import pytest
 from vcwallet import _json, anchor, report
 from vcwallet import status as status_lists
 from vcwallet.cli import main as cli_main
+from vcwallet.client import IssuerClient
 from vcwallet.demo import example_subject
 from vcwallet.did import DidResolver, StaticResolver
 from vcwallet.errors import LedgerError, MalformedDocumentError, TransportError
 from vcwallet.issuer import Issuer, create_consent
 from vcwallet.keys import KeyPair, KeyType
-from vcwallet.ledger import verifier_key
+from vcwallet.ledger import open_checkpoint, verifier_key
 from vcwallet.model import Status
 from vcwallet.policy import TrustedIssuer, TrustPolicy, UnsafeAcceptAnyIssuer
 from vcwallet.presentations import create_presentation
@@ -52,13 +53,14 @@ class Org:
                                     employers=(Employer(EMPLOYER, EMPLOYER_KEY),))
         self.overrides: dict[str, ASGI] = {}
         self.issuer: Issuer
+        self.app: Any = None
         self.service = BackgroundService(self._make).start()
         self.base_url = self.service.base_url
 
     def _make(self, base_url: str) -> ASGI:
         self.issuer = Issuer(name=self.name, base_url=base_url, keys=self.keys,
                              data_dir=self.tmp / "issuer")
-        app = create_app(self.issuer, self.config)
+        app = self.app = create_app(self.issuer, self.config)
 
         async def dispatch(scope: Scope, receive: Any, send: Any) -> None:
             path = scope.get("path", "")
@@ -83,9 +85,9 @@ class Org:
         self.issuer.close()
 
 
-def fixed_answer(body: bytes, media_type: str = "application/vc") -> ASGI:
+def fixed_answer(body: bytes, media_type: str = "application/vc", status: int = 200) -> ASGI:
     async def app(scope: Scope, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200,
+        await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", media_type.encode())]})
         await send({"type": "http.response.body", "body": body})
     return app
@@ -434,6 +436,83 @@ def test_credential_missing_from_the_ledger_fails(orgs: dict[str, Org], holder: 
         empty.close()
     ledger = result.credentials[0].check("ledger")
     assert ledger.status is Status.FAILED and "does not hold this credential" in ledger.reason
+
+
+# -- batched ledger questions ------------------------------------------------------------------
+def test_batch_evidence_route(orgs: dict[str, Org], holder: KeyPair) -> None:
+    univ = orgs["univ"]
+    first, second = univ.issue("diploma", holder), univ.issue("transcript", holder)
+    leaves = [first.receipt.leaf_hash, bytes(32), second.receipt.leaf_hash]
+    with IssuerClient(univ.base_url) as client:
+        note, proofs, consistency = client.evidence_many(leaves, since=first.receipt.tree_size)
+        key = client.log_key()
+        with pytest.raises(TransportError) as too_new:
+            client.evidence_many(leaves[:1], since=10**9)
+        with pytest.raises(TransportError) as empty:
+            client.evidence_many([])
+    checkpoint = open_checkpoint(note, key.public_key, origin=key.origin)
+    assert proofs[1] is None  # a leaf the log does not hold: null, the others still answered
+    for proof, issued in ((proofs[0], first), (proofs[2], second)):
+        assert proof is not None and proof.leaf_index == issued.receipt.leaf_index
+        proof.verify(checkpoint.root_hash)
+    assert consistency is not None and consistency.second == checkpoint.tree_size
+    assert too_new.value.status == 409 and too_new.value.error_type == "InconsistentLog"
+    assert empty.value.status == 400
+
+
+def counting(app: ASGI, seen: list[str]) -> ASGI:
+    async def counted(scope: Scope, receive: Any, send: Any) -> None:
+        seen.append(f"{scope.get('method')} {scope.get('path')}")
+        await app(scope, receive, send)
+    return counted
+
+
+def test_concurrent_verifications_share_ledger_requests(orgs: dict[str, Org],
+                                                         policy: TrustPolicy) -> None:
+    """Twenty job seekers verified at once: every answer is right and its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    univ = orgs["univ"]
+    seekers = [KeyPair.generate() for _ in range(20)]
+    vps = [present([univ.issue("diploma", seeker)], seeker) for seeker in seekers]
+    seen: list[str] = []
+    with Verifier(policy=policy, max_workers=4) as verifier:
+        verifier.verify_presentation(vps[0], challenge="nonce-1", domain=DOMAIN)  # warm caches
+        univ.overrides["/ledger/"] = counting(univ.app, seen)
+        try:
+            with ThreadPoolExecutor(max_workers=20) as pool:
+                results = list(pool.map(lambda vp: verifier.verify_presentation(
+                    vp, challenge="nonce-1", domain=DOMAIN), vps))
+        finally:
+            univ.overrides.clear()
+    assert all(r.verified for r in results), [r.failures for r in results if not r.verified]
+    indexes = {r.credentials[0].anchor.leaf_index for r in results}
+    assert len(indexes) == 20  # each seeker's own leaf was proved
+    assert seen and all(s == "POST /ledger/evidence" for s in seen)
+    assert len(seen) <= 20, seen  # at most one request per credential, often far fewer
+
+
+def test_issuer_without_the_batch_route(orgs: dict[str, Org], holder: KeyPair,
+                                        policy: TrustPolicy) -> None:
+    academy = orgs["academy"]
+    vp = present([academy.issue("badge", holder, "jwt")], holder)
+
+    async def older_service(scope: Scope, receive: Any, send: Any) -> None:
+        if scope.get("method") == "POST":
+            await fixed_answer(b'{"error": {"status": 405, "type": "MethodNotAllowed"}}',
+                               "application/json", status=405)(scope, receive, send)
+        else:
+            await academy.app(scope, receive, send)
+
+    academy.overrides["/ledger/evidence"] = older_service
+    try:
+        with Verifier(policy=policy) as verifier:
+            result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+            again = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+    finally:
+        academy.overrides.clear()
+    assert result.verified, result.failures
+    assert again.verified and again.credentials[0].anchor.consistent_with is not None
 
 
 # -- the holder's side and the policy ---------------------------------------------------------------

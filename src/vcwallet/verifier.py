@@ -65,6 +65,7 @@ from .jose import CachingResolver
 from .ledger import (
     Checkpoint,
     ConsistencyProof,
+    InclusionProof,
     open_checkpoint,
     parse_verifier_key,
     verifier_key,
@@ -94,6 +95,7 @@ __all__ = [
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 _VCT_PREFIX = "https://w3id.org/vcwallet/vct/"
 HttpFactory = Callable[[str], httpx.Client]
+MAX_BATCH = 256  # leaves per ledger request (the service's MAX_EVIDENCE_BATCH)
 
 
 # --------------------------------------------------------------------------------------
@@ -327,6 +329,113 @@ class _Plan:
                                 suspended, where, tuple(status_results))
 
 
+@dataclass(frozen=True)
+class _Evidence:
+    """One leaf's answer out of a batch: the checkpoint, the leaf's inclusion proof (None if
+    the checkpoint does not cover it), the consistency proof, and the remembered checkpoint
+    (note, size) the consistency proof starts from."""
+
+    note: str
+    inclusion: InclusionProof | None
+    consistency: ConsistencyProof | None
+    previous: tuple[str, int] | None
+
+
+class _Slot:
+    """One question waiting in a batcher."""
+
+    __slots__ = ("answer", "done", "error", "event", "lead", "leaf")
+
+    def __init__(self, leaf: bytes) -> None:
+        self.leaf = leaf
+        self.event = threading.Event()
+        self.lead = self.done = False
+        self.answer: _Evidence | None = None
+        self.error: BaseException | None = None
+
+
+class _EvidenceBatcher:
+    """Coalesces the ledger questions for one issuer: while a request is in flight, later
+    questions queue and go together in the next request (``POST /ledger/evidence``). Each
+    request is sent after every question in it was asked, so every answer is as fresh as a
+    request of its own; under load an issuer sees a few requests, not one per credential.
+    The thread that asked first sends; when its answer is in, the next waiting thread
+    takes over, so nobody sends on others' behalf for long."""
+
+    def __init__(self, client: IssuerClient, memory: CheckpointMemory, origin: str) -> None:
+        self.client, self.memory, self.origin = client, memory, origin
+        self.batch_route = True  # False once the issuer turns out not to offer it
+        self._lock = threading.Lock()
+        self._pending: list[_Slot] = []
+        self._busy = False
+
+    def ask(self, leaf: bytes) -> _Evidence:
+        slot = _Slot(leaf)
+        with self._lock:
+            self._pending.append(slot)
+            if not self._busy:
+                self._busy = slot.lead = True
+        while not slot.done:
+            if slot.lead:
+                slot.lead = False
+                self._send_next()
+            else:
+                slot.event.wait()
+                slot.event.clear()
+        if slot.error is not None:
+            raise slot.error
+        assert slot.answer is not None
+        return slot.answer
+
+    def _send_next(self) -> None:
+        with self._lock:
+            batch = self._pending[:MAX_BATCH]
+            del self._pending[:MAX_BATCH]
+        previous = self.memory.checkpoint(self.origin)
+        since = previous[1] if previous else 0
+        try:
+            self._answer(batch, previous, since)
+        except Exception as exc:  # noqa: BLE001 - every asker gets the failure to report
+            for slot in batch:
+                slot.error = exc
+        for slot in batch:
+            slot.done = True
+        with self._lock:
+            following = self._pending[0] if self._pending else None
+            if following is not None:
+                following.lead = True
+            else:
+                self._busy = False
+        for slot in batch:
+            slot.event.set()
+        if following is not None:
+            following.event.set()
+
+    def _answer(self, batch: list[_Slot], previous: tuple[str, int] | None, since: int) -> None:
+        if self.batch_route:
+            try:
+                note, proofs, consistency = self.client.evidence_many(
+                    [slot.leaf for slot in batch], since=since)
+            except TransportError as exc:
+                if getattr(exc, "status", None) not in (404, 405):
+                    raise
+                self.batch_route = False  # an issuer service without the batch route
+            else:
+                for slot, proof in zip(batch, proofs, strict=True):
+                    slot.answer = _Evidence(note, proof, consistency, previous)
+                return
+        for slot in batch:
+            try:
+                single = self.client.evidence(slot.leaf, since=since)
+                slot.answer = _Evidence(single.checkpoint, single.inclusion,
+                                        single.consistency, previous)
+            except TransportError as exc:
+                if getattr(exc, "status", None) != 404:
+                    raise
+                slot.error = LogProofError(f"the issuer's ledger does not hold this credential "
+                                           f"({exc})")
+
+
 # --------------------------------------------------------------------------------------
 # the verifier
 # --------------------------------------------------------------------------------------
@@ -371,6 +480,7 @@ class Verifier:
         self._did_cache_ttl = did_cache_ttl
         self._loopback_http = loopback_http
         self._clients: dict[str, IssuerClient] = {}
+        self._batchers: dict[str, _EvidenceBatcher] = {}
         self._lock = threading.Lock()
         self._resolver: Any = None
         self._resolver_born = 0.0
@@ -394,6 +504,7 @@ class Verifier:
         self._pool.shutdown(wait=True)
         with self._lock:
             clients, self._clients = list(self._clients.values()), {}
+            self._batchers = {}
         for client in clients:
             client.close()
 
@@ -585,10 +696,13 @@ class Verifier:
         leaf = self._leaf_hash(item)
         origin = ledger_origin_for_base_url(client.base_url)
         key, source = self._log_key(client, issuer, origin)
-        previous = self.memory.checkpoint(origin)
-        evidence = client.evidence(leaf, since=previous[1] if previous else 0)
-        checkpoint = self._open_note(evidence.checkpoint, key, origin)
+        evidence = self._batcher(client, origin).ask(leaf)
+        previous = evidence.previous
+        checkpoint = self._open_note(evidence.note, key, origin)
         proof = evidence.inclusion
+        if proof is None:
+            raise LogProofError(f"the issuer's ledger does not hold this credential in its "
+                                f"checkpoint of size {checkpoint.tree_size}")
         if proof.tree_size != checkpoint.tree_size or proof.leaf_hash != leaf:
             raise LogProofError("the inclusion proof is not for this credential at the "
                                 "served checkpoint")
@@ -602,12 +716,20 @@ class Verifier:
                 raise LogProofError("the consistency proof is for other tree sizes")
             _check_extends(self._open_note(previous[0], key, origin), checkpoint, path)
             consistent = f", consistent with the checkpoint of size {previous[1]} seen before"
-        self.memory.remember(origin, evidence.checkpoint, checkpoint.tree_size)
+        self.memory.remember(origin, evidence.note, checkpoint.tree_size)
         where = LedgerAnchor(origin, proof.leaf_index, checkpoint.tree_size, moment, source,
                              previous[1] if previous else None)
         return passed("ledger", f"leaf {proof.leaf_index} of {origin}, included in its fresh "
                                 f"checkpoint of size {checkpoint.tree_size}{consistent} "
                                 f"(log key: {source})"), where
+
+    def _batcher(self, client: IssuerClient, origin: str) -> _EvidenceBatcher:
+        with self._lock:
+            found = self._batchers.get(client.base_url)
+            if found is None:
+                found = self._batchers[client.base_url] = _EvidenceBatcher(
+                    client, self.memory, origin)
+        return found
 
     def _leaf_hash(self, item: Any) -> bytes:
         """The credential's leaf hash, remembered by its exact bytes: for Data Integrity it

@@ -14,6 +14,7 @@ Routes (OpenAPI at ``/openapi.json``, interactive docs at ``/docs``):
 * ``GET /ledger/inclusion``: inclusion proof by leaf hash
 * ``GET /ledger/consistency``: consistency proof between two sizes
 * ``GET /ledger/evidence``: checkpoint + inclusion + consistency in one round trip
+* ``POST /ledger/evidence``: the same for many leaves at once (a verifier's batch)
 * ``GET /ledger/key``: the log's origin and public key
 
 Bodies are read with vcwallet's strict JSON (duplicate members and NaN refused) and capped
@@ -52,6 +53,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+MAX_EVIDENCE_BATCH = 256
 _HEX_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
 MAX_BATCH = 1000  # credentials per /credentials/issue-batch request
 _STATUS_ACTIONS = {"revoked": "revoke", "suspended": "suspend", "active": "unsuspend"}
@@ -264,6 +266,9 @@ class _Routes:
         app.add_api_route("/ledger/consistency", self.consistency, methods=["GET"],
                           tags=["ledger"])
         app.add_api_route("/ledger/evidence", self.evidence, methods=["GET"], tags=["ledger"])
+        app.add_api_route("/ledger/evidence", self.evidence_batch, methods=["POST"],
+                          tags=["ledger"], openapi_extra=_body_doc(
+                              {"leafHashes": ["<64 hex digits>"], "since": 0}))
         app.add_api_route("/ledger/key", self.ledger_key, methods=["GET"], tags=["ledger"])
 
     # -- VC API -----------------------------------------------------------------------------------
@@ -448,6 +453,38 @@ class _Routes:
         return JSONResponse({"checkpoint": note,
                              "inclusion": log.inclusion_proof(index, size).to_json(),
                              "consistency": consistency})
+
+    async def evidence_batch(self, request: Request) -> JSONResponse:
+        """``{"leafHashes": [...], "since": n}``: one checkpoint, an inclusion proof for each
+        leaf against it (``null`` for a leaf it does not cover) and one consistency proof."""
+        body = await _json_body(request)
+        hashes, since = body.get("leafHashes"), body.get("since", 0)
+        if not isinstance(hashes, list) or not 0 < len(hashes) <= MAX_EVIDENCE_BATCH \
+                or not all(isinstance(h, str) for h in hashes):
+            raise ApiError(400, f"leafHashes must list 1 to {MAX_EVIDENCE_BATCH} leaf hashes")
+        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+            raise ApiError(400, "since must be a tree size (an integer >= 0)")
+        wanted = [_leaf_hash(h) for h in hashes]
+        latest = self.issuer.latest_checkpoint()
+        note, size = latest.note, latest.checkpoint.tree_size
+        if since > size:
+            raise ApiError(409, f"the log has {size} leaves, fewer than the {since} you saw",
+                           kind="InconsistentLog")
+        log = self.issuer.log
+        found: dict[int, int] = {}
+        for number, leaf in enumerate(wanted):
+            try:
+                index = log.find_leaf(leaf)
+            except LedgerError:
+                continue
+            if index < size:
+                found[number] = index
+        proofs = dict(zip(found, log.inclusion_proofs(list(found.values()), size))) \
+            if found else {}
+        consistency = log.consistency_proof(since, size).to_json() if since else None
+        return JSONResponse({"checkpoint": note, "consistency": consistency,
+                             "inclusions": [proofs[n].to_json() if n in proofs else None
+                                            for n in range(len(wanted))]})
 
     async def ledger_key(self) -> JSONResponse:
         log = self.issuer.log
