@@ -174,6 +174,7 @@ def test_report_reads_in_english_and_korean(orgs: dict[str, Org], holder: KeyPai
     result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
     english = report.render(result)
     assert english.startswith("VERIFIED: presentation by " + holder.did_key)
+    assert english.splitlines()[0].endswith("(1 credential)")
     assert "A diploma signed by the issuer 한국대학교." in english
     assert "This verifier trusts 한국대학교 for diplomas." in english
     assert "Not revoked and not suspended" in english

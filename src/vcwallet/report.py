@@ -219,7 +219,8 @@ def _headline(result: OnlineResult, lang: str) -> str:
         verdict = "검증 완료" if result.verified else "검증 실패"
         return f"{verdict}: {holder}의 제출 문서 (증명서 {count}건, {result.domain} 앞)"
     verdict = "VERIFIED" if result.verified else "NOT VERIFIED"
-    return f"{verdict}: presentation by {holder} to {result.domain} ({count} credentials)"
+    noun = "credential" if count == 1 else "credentials"
+    return f"{verdict}: presentation by {holder} to {result.domain} ({count} {noun})"
 
 
 def _credential_heading(index: int, item: OnlineCredential, lang: str) -> list[str]:
