@@ -398,8 +398,15 @@ class _EvidenceBatcher:
         except Exception as exc:  # noqa: BLE001 - every asker gets the failure to report
             for slot in batch:
                 slot.error = exc
-        for slot in batch:
-            slot.done = True
+        finally:  # even when interrupted, nobody is left waiting
+            for slot in batch:
+                if slot.answer is None and slot.error is None:
+                    slot.error = TransportError("the ledger request was interrupted")
+                slot.done = True
+            self._hand_over(batch)
+
+    def _hand_over(self, batch: list[_Slot]) -> None:
+        """Wake the askers answered, and make the next waiting one the sender."""
         with self._lock:
             following = self._pending[0] if self._pending else None
             if following is not None:
