@@ -16,6 +16,7 @@ import copy
 import json
 import shutil
 import subprocess
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from vcwallet.cli import main as cli_main
 from vcwallet.credential_types import credential_type
 from vcwallet.credentials import issue, verify_credential
 from vcwallet.jose import b64url_decode, b64url_encode
-from vcwallet.keys import KeyPair, KeyType
+from vcwallet.keys import KeyPair, KeyType, PublicKey
 from vcwallet.model import VC_V2_CONTEXT, CredentialResult
 from vcwallet.presentations import create_presentation, verify_presentation
 
@@ -97,15 +98,13 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
 
 @pytest.fixture(scope="module")
 def reference_keys(reference: Reference) -> dict[str, dict[str, Any]]:
-    """Keys made by the reference: an issuer per cryptosuite and an Ed25519 holder."""
-    made = reference([
-        {"op": "generate", "cryptosuite": "eddsa-rdfc-2022"},
-        {"op": "generate", "cryptosuite": "ecdsa-rdfc-2019"},
-        {"op": "generate", "cryptosuite": "eddsa-rdfc-2022"},
-    ])
+    """Keys made by the reference: an issuer per cryptosuite and a holder per cryptosuite."""
+    names = {"eddsa-rdfc-2022": "eddsa-rdfc-2022", "ecdsa-rdfc-2019": "ecdsa-rdfc-2019",
+             "holder": "eddsa-rdfc-2022", "holder-p256": "ecdsa-rdfc-2019"}
+    made = reference([{"op": "generate", "cryptosuite": suite} for suite in names.values()])
     for result in made:
         assert "error" not in result, result
-    return {"eddsa-rdfc-2022": made[0], "ecdsa-rdfc-2019": made[1], "holder": made[2]}
+    return dict(zip(names, made, strict=True))
 
 
 def _ok(result: dict[str, Any]) -> dict[str, Any]:
@@ -216,6 +215,10 @@ def test_vcwallet_verifies_what_the_reference_issues(
         ours = credential_type("diploma").build(_example("diploma"), issuer=did,
                                                issuer_name="한국대학교", holder=holder)
         unsigned += [(suite, _examples_credential(did, holder)), (suite, ours)]
+    # signed as decomposed jamo (NFD): vcwallet must verify the bytes as signed, not re-normalise
+    decomposed = _examples_credential(reference_keys["eddsa-rdfc-2022"]["did"], holder)
+    decomposed["credentialSubject"]["name"] = unicodedata.normalize("NFD", "김민준")
+    unsigned.append(("eddsa-rdfc-2022", decomposed))
     issued = reference([
         {"op": "issue", "cryptosuite": suite, "key": reference_keys[suite]["key"],
          "credential": credential}
@@ -269,9 +272,12 @@ def test_reference_verifies_a_vcwallet_presentation(reference: Reference,
     _assert_reference_refused(results[2], "presentation replayed to another domain")
 
 
+@pytest.mark.parametrize(("holder_name", "holder_suite"), [("holder", "eddsa-rdfc-2022"),
+                                                          ("holder-p256", "ecdsa-rdfc-2019")])
 def test_vcwallet_verifies_a_reference_presentation(
-        reference: Reference, reference_keys: dict[str, dict[str, Any]]) -> None:
-    holder = reference_keys["holder"]
+        reference: Reference, reference_keys: dict[str, dict[str, Any]], holder_name: str,
+        holder_suite: str) -> None:
+    holder = reference_keys[holder_name]
     issued = reference([
         {"op": "issue", "cryptosuite": suite, "key": reference_keys[suite]["key"],
          "credential": _examples_credential(reference_keys[suite]["did"], holder["did"])}
@@ -283,11 +289,12 @@ def test_vcwallet_verifies_a_reference_presentation(
         "holder": holder["did"],
         "verifiableCredential": [_ok(r)["credential"] for r in issued],
     }
-    (made,) = reference([{"op": "signPresentation", "cryptosuite": "eddsa-rdfc-2022",
+    (made,) = reference([{"op": "signPresentation", "cryptosuite": holder_suite,
                           "key": holder["key"], "presentation": unsigned,
                           "challenge": CHALLENGE, "domain": DOMAIN}])
     vp = _ok(made)["presentation"]
     assert vp["proof"]["proofPurpose"] == "authentication"
+    assert vp["proof"]["cryptosuite"] == holder_suite
 
     result = verify_presentation(vp, challenge=CHALLENGE, domain=DOMAIN)
     reasons = [f"{c.name}: {c.reason}" for c in result.checks] + [
@@ -301,6 +308,27 @@ def test_vcwallet_verifies_a_reference_presentation(
     forged = copy.deepcopy(vp)
     forged["verifiableCredential"][0] = _tamper(forged["verifiableCredential"][0])
     assert not verify_presentation(forged, challenge=CHALLENGE, domain=DOMAIN).verified
+
+
+def test_reference_verifies_vcwallet_presenting_a_reference_credential(
+        reference: Reference, reference_keys: dict[str, dict[str, Any]]) -> None:
+    """A vcwallet holder presents one credential of each origin; the reference checks all."""
+    holder = KeyPair.generate(KeyType.ED25519)
+    ours = issue("battery", _example("battery"), signer=KeyPair.generate(KeyType.P256),
+                 format="di-ecdsa", holder=holder.did_key)
+    suite = "eddsa-rdfc-2022"
+    (theirs,) = reference([{"op": "issue", "cryptosuite": suite,
+                            "key": reference_keys[suite]["key"],
+                            "credential": _examples_credential(reference_keys[suite]["did"],
+                                                               holder.did_key)}])
+    vp = create_presentation([ours, _ok(theirs)["credential"]], holder=holder,
+                             holder_did=holder.did_key, challenge=CHALLENGE, domain=DOMAIN)
+    assert isinstance(vp, dict)
+    assert verify_presentation(vp, challenge=CHALLENGE, domain=DOMAIN).verified
+    (checked,) = reference([{"op": "verifyPresentation", "presentation": vp,
+                             "challenge": CHALLENGE, "domain": DOMAIN}])
+    _assert_reference_verified(checked, "mixed-origin presentation")
+    assert checked["credentials"] == [True, True]
 
 
 # --------------------------------------------------------------------------------------
@@ -317,16 +345,28 @@ def test_jose_verifies_vcwallet_vc_jwt(reference: Reference) -> None:
     for kt, sc in tokens.items():
         jwk = signers[kt].public_key.to_jwk()
         jobs.append({"op": "joseVerify", "token": sc.data, "jwk": jwk, "alg": _ALGS[kt]})
+        # the same token, with the key the did:key driver resolves for its kid
+        jobs.append({"op": "joseVerify", "token": sc.data, "alg": _ALGS[kt]})
         jobs.append({"op": "joseVerify", "token": _tamper_token(str(sc.data)), "jwk": jwk,
                      "alg": _ALGS[kt]})
     results = reference(jobs)
     for n, (kt, sc) in enumerate(tokens.items()):
-        good, bad = results[2 * n], results[2 * n + 1]
-        _assert_reference_verified(good, f"vc+jwt {_ALGS[kt]}")
-        assert good["header"]["typ"] == "vc+jwt"
-        assert good["header"]["kid"].startswith(signers[kt].did_key + "#")
-        assert good["payload"] == sc.credential  # Korean text byte for byte
+        good, resolved, bad = results[3 * n:3 * n + 3]
+        for result in (good, resolved):
+            _assert_reference_verified(result, f"vc+jwt {_ALGS[kt]}")
+            assert result["header"]["typ"] == "vc+jwt"
+            assert result["header"]["kid"].startswith(signers[kt].did_key + "#")
+            assert result["payload"] == sc.credential  # Korean text byte for byte
         _assert_reference_refused(bad, f"tampered vc+jwt {_ALGS[kt]}")
+
+
+def test_did_key_and_jwk_agree_with_the_reference(
+        reference_keys: dict[str, dict[str, Any]]) -> None:
+    """The public JWK vcwallet derives from a reference did:key is the reference's own."""
+    for made in reference_keys.values():
+        theirs = {k: v for k, v in made["publicJwk"].items() if k in ("kty", "crv", "x", "y")}
+        assert PublicKey.from_did_key(made["did"]).to_jwk() == theirs
+        assert PublicKey.from_jwk(theirs).did_key == made["did"]
 
 
 def test_vcwallet_verifies_jose_vc_jwt(reference: Reference,

@@ -91,7 +91,16 @@ function outcome(result) {
   (result.results || []).forEach(r => collect(r.error));
   (result.presentationResult?.results || []).forEach(r => collect(r.error));
   (result.credentialResults || []).forEach(r => collect(r.error));
-  return {verified: result.verified === true, errors: [...new Set(errors)]};
+  // per embedded credential of a presentation (empty for a lone credential)
+  const credentials = (result.credentialResults || []).map(r => r.verified === true);
+  return {verified: result.verified === true, errors: [...new Set(errors)], credentials};
+}
+
+async function kidJwk(token, alg, documentLoader) {
+  const {kid} = jose.decodeProtectedHeader(token);
+  const {multikey} = Object.values(SUITES).find(suite => suite.alg === alg);
+  const {document} = await documentLoader(kid);
+  return multikey.toJwk({keyPair: await multikey.from(document)});
 }
 
 const OPS = {
@@ -155,8 +164,11 @@ const OPS = {
     return {token};
   },
 
-  async joseVerify(job) {
-    const publicKey = await jose.importJWK(job.jwk, job.alg);
+  // Verify with the given public JWK, or (no `jwk`) with the key the did:key driver
+  // resolves for the token's kid.
+  async joseVerify(job, documentLoader) {
+    const jwk = job.jwk || await kidJwk(job.token, job.alg, documentLoader);
+    const publicKey = await jose.importJWK(jwk, job.alg);
     try {
       const {payload, protectedHeader} = await jose.compactVerify(
         job.token, publicKey, {algorithms: [job.alg]});
