@@ -659,7 +659,11 @@ class Verifier:
     def _ledger(self, client: IssuerClient, item: Any, issuer: str,
                 moment: datetime) -> tuple[Check, LedgerAnchor | None]:
         try:
-            return self._prove_anchor(client, item, issuer, moment)
+            leaf = self._leaf_hash(item)
+        except MalformedDocumentError as exc:
+            return failed("ledger", f"the credential has no ledger leaf: {exc}"), None
+        try:
+            return self._prove_anchor(client, leaf, issuer, moment)
         except TransportError as exc:
             kind = getattr(exc, "error_type", "")
             if getattr(exc, "status", None) == 409 and kind == "InconsistentLog":
@@ -698,9 +702,8 @@ class Verifier:
         _, key = parse_verifier_key(known)
         return key, source
 
-    def _prove_anchor(self, client: IssuerClient, item: Any, issuer: str,
+    def _prove_anchor(self, client: IssuerClient, leaf: bytes, issuer: str,
                       moment: datetime) -> tuple[Check, LedgerAnchor | None]:
-        leaf = self._leaf_hash(item)
         origin = ledger_origin_for_base_url(client.base_url)
         key, source = self._log_key(client, issuer, origin)
         evidence = self._batcher(client, origin).ask(leaf)
