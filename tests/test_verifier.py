@@ -439,6 +439,27 @@ def test_credential_missing_from_the_ledger_fails(orgs: dict[str, Org], holder: 
     assert ledger.status is Status.FAILED and "does not hold this credential" in ledger.reason
 
 
+def test_http_collaborator_shared_or_per_issuer(orgs: dict[str, Org], holder: KeyPair,
+                                                policy: TrustPolicy) -> None:
+    import httpx
+
+    vp = present(three(orgs, holder), holder)
+    with httpx.Client(timeout=5) as shared:
+        with Verifier(policy=policy, http=shared) as verifier:
+            assert verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN).verified
+        assert not shared.is_closed  # the verifier does not close what it was given
+    made: list[str] = []
+
+    def factory(base_url: str) -> httpx.Client:
+        made.append(base_url)
+        return httpx.Client(timeout=5)
+
+    with Verifier(policy=policy, http=factory) as verifier:
+        assert verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN).verified
+        assert verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN).verified
+    assert sorted(made) == sorted(org.base_url for org in orgs.values())  # one per issuer
+
+
 # -- batched ledger questions ------------------------------------------------------------------
 def test_batch_evidence_route(orgs: dict[str, Org], holder: KeyPair) -> None:
     univ = orgs["univ"]

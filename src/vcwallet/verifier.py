@@ -451,8 +451,9 @@ class Verifier:
 
     ``policy``: whom to trust for what (default: an empty :class:`TrustPolicy`, which trusts
     nobody; :class:`~vcwallet.policy.UnsafeAcceptAnyIssuer` for demos). ``http``: an
-    ``httpx.Client`` shared by every issuer, or a factory ``f(base_url) -> httpx.Client``
-    (default: one pooled client per issuer host). ``resolver``: a DID resolver (default:
+    ``httpx.Client`` shared by every issuer (left open), or a factory
+    ``f(base_url) -> httpx.Client`` (its clients are closed with the verifier; default: one
+    pooled client per issuer host). ``resolver``: a DID resolver (default:
     did:key locally, did:web from the issuer's host, cached ``did_cache_ttl``).
     ``checkpoint_store``: remembered checkpoints (default: in memory). ``now``: a fixed
     clock (tests). ``timeout``: seconds per request. ``loopback_http``: reach loopback
@@ -488,6 +489,7 @@ class Verifier:
         self._loopback_http = loopback_http
         self._clients: dict[str, IssuerClient] = {}
         self._batchers: dict[str, _EvidenceBatcher] = {}
+        self._made_http: list[httpx.Client] = []
         self._lock = threading.Lock()
         self._resolver: Any = None
         self._resolver_born = 0.0
@@ -511,9 +513,12 @@ class Verifier:
         self._pool.shutdown(wait=True)
         with self._lock:
             clients, self._clients = list(self._clients.values()), {}
+            made, self._made_http = self._made_http, []
             self._batchers = {}
         for client in clients:
             client.close()
+        for http in made:
+            http.close()
 
     # -- collaborators -------------------------------------------------------------------
     def _moment(self) -> datetime:
@@ -542,7 +547,9 @@ class Verifier:
         if isinstance(self._http, httpx.Client):
             return IssuerClient(base, http=self._http)
         if callable(self._http):
-            return IssuerClient(base, http=self._http(base))
+            made = self._http(base)  # made for this verifier, so closed by it
+            self._made_http.append(made)
+            return IssuerClient(base, http=made)
         return IssuerClient(base, timeout=self.timeout)
 
     def _fetch_did_document(self, url: str) -> bytes:
