@@ -204,9 +204,10 @@ class TransparencyLog:
 
     def append_batch(self, entries: Sequence[bytes]) -> range:
         """Append ``entries`` as consecutive leaves in one durable transaction; their indexes."""
-        datas = [bytes(d) for d in entries if isinstance(d, (bytes, bytearray))]
-        if len(datas) != len(entries):
+        kinds = set(map(type, entries))  # one C-level pass; the common case is all bytes
+        if not kinds <= {bytes, bytearray}:
             raise TypeError("ledger entries must be bytes")
+        datas = list(entries) if kinds == {bytes} else [bytes(d) for d in entries]
         if not datas:
             size = self.size()
             return range(size, size)
@@ -475,7 +476,7 @@ def _plan(
         at = ((first + 1) << (level + 1)) - 1 - size
         completed[at::step] = [c + h for c, h in zip(completed[at::step], parents)]
         level, current = level + 1, parents
-    return AppendPlan(size, list(zip(range(size, size + len(hashes)), datas, completed)), hashes)
+    return AppendPlan(size, datas, completed, hashes)
 
 
 def verify_proof_against_checkpoint(

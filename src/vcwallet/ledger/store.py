@@ -21,15 +21,28 @@ RowReader = Callable[[Collection[int]], dict[int, tuple[bytes, bytes]]]
 
 @dataclass(frozen=True)
 class AppendPlan:
-    """What one append writes: leaf rows from index ``start`` on, ready to insert."""
+    """What one append writes: leaf rows from index ``start`` on, one per entry of ``datas``.
+
+    The columns are kept apart and zipped while the store writes them, so a batch never
+    holds a tuple per row (tens of thousands of tuples per batch kept the cyclic garbage
+    collector busy)."""
 
     start: int
-    rows: Sequence[tuple[int, bytes, bytes]]  # (index, data, completed subtree hashes)
-    leaf_hashes: Sequence[bytes]  # one per row, for the hash index
+    datas: Sequence[bytes]
+    completed: Sequence[bytes]  # per row: the hashes of the perfect subtrees it completes
+    leaf_hashes: Sequence[bytes]  # per row, for the hash index
 
     @property
     def stop(self) -> int:
-        return self.start + len(self.rows)
+        return self.start + len(self.datas)
+
+    def iter_rows(self) -> Iterator[tuple[int, bytes, bytes]]:
+        """(index, data, completed subtree hashes) per row, made one at a time."""
+        return zip(range(self.start, self.stop), self.datas, self.completed)
+
+    @property
+    def rows(self) -> list[tuple[int, bytes, bytes]]:
+        return list(self.iter_rows())
 
 
 def node_location(nid: int) -> tuple[int, int]:

@@ -250,7 +250,7 @@ def _leaf_rows_payload(plan: AppendPlan) -> bytes:
     """The plan's leaf rows as one binary COPY stream."""
     head, length = _LEAF_HEAD.pack, _LENGTH.pack
     parts = [_COPY_HEADER]
-    for idx, data, subtrees in plan.rows:
+    for idx, data, subtrees in plan.iter_rows():
         parts += (head(3, 8, idx, len(data)), data, length(len(subtrees)), subtrees)
     parts.append(_COPY_TRAILER)
     return b"".join(parts)

@@ -8,9 +8,14 @@ processes) serialise into one history. One whole batch is one transaction (one f
 Tables: ``leaves(idx, data, subtrees)`` keyed by index (the rowid; ``subtrees`` holds the
 hashes of the perfect subtrees the leaf completes, see ``store.py``), ``checkpoints``, ``meta``,
 and the leaf-hash index ``by_hash(prefix, idx)`` (the first 8 bytes of each leaf hash as a
-signed integer). The index is a cache built lazily: the first lookup after appends indexes
-the new leaves (under the write lock), so appends write one row per leaf and nothing else;
-about a third of an append's SQLite time would otherwise go to growing that B-tree.
+signed integer). The index is a cache built lazily: growing a random-keyed B-tree in every
+append doubled the append's CPU time (measured at 1M leaves), while the same inserts done
+64k at a time, sorted, cost about a sixth of that. So an append writes its leaf rows plus one
+``pending(start, prefixes)`` row holding the batch's 8-byte hash prefixes, and the first
+lookup after appends moves pending prefixes into ``by_hash`` (under the write lock, about
+64k leaves per transaction so appenders are never held up for long), without rereading or
+rehashing leaf data. Leaf rows go in 256 per INSERT statement: one statement step per row
+was a fifth of the insert's CPU.
 """
 
 from __future__ import annotations
@@ -35,11 +40,15 @@ CREATE TABLE IF NOT EXISTS by_hash (prefix INTEGER NOT NULL, idx INTEGER NOT NUL
                                     PRIMARY KEY (prefix, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS indexed (id INTEGER PRIMARY KEY CHECK (id = 1),
                                     upto INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pending (start INTEGER PRIMARY KEY, prefixes BLOB NOT NULL);
 INSERT OR IGNORE INTO indexed VALUES (1, 0);
 CREATE TABLE IF NOT EXISTS checkpoints (tree_size INTEGER PRIMARY KEY, root BLOB NOT NULL,
                                         note TEXT NOT NULL);
 """
 _INDEX_CHUNK = 65_536
+_ROWS_PER_INSERT = 256  # 768 bound values, well under SQLite's limit of 32,766
+_LEAF_INSERT = "INSERT INTO leaves (idx, data, subtrees) VALUES (?, ?, ?)"
+_HASH_INSERT = "INSERT OR IGNORE INTO by_hash (prefix, idx) VALUES (?, ?)"
 _IN_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
 BUSY_TIMEOUT_MS = 60_000
 CACHE_KIB = 131_072
@@ -156,22 +165,45 @@ class SqliteStore:
     def _catch_up_index(self) -> None:
         """Index the leaves appended since the last lookup, a chunk per transaction so that
         appenders are never held up for long."""
-        sha256 = hashlib.sha256
         while self._indexed_upto() < self.tree_size():
             with self._transaction():
                 low = self._indexed_upto()  # re-read under the write lock
-                found = self._db.execute(
-                    "SELECT idx, data FROM leaves WHERE idx >= ? AND idx < ?",
-                    (low, low + _INDEX_CHUNK),
-                ).fetchall()
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO by_hash (prefix, idx) VALUES (?, ?)",
-                    [(_PREFIX.unpack_from(sha256(b"\x00" + d).digest())[0], i) for i, d in found],
-                )
-                upto = max((int(i) for i, _ in found), default=low - 1) + 1
-                if upto == low:
-                    raise LedgerCorrupted(f"leaf {low} is missing from the store")
+                keys, upto = self._pending_keys(low)
+                if upto == low:  # no pending prefixes for this leaf: hash the leaf data
+                    keys, upto = self._hashed_keys(low)
+                keys.sort()  # B-tree inserts in key order touch each page once
+                _insert_flat(self._db, _HASH_INSERT, 2, [v for key in keys for v in key])
+                self._db.execute("DELETE FROM pending WHERE start < ?", (upto,))
                 self._db.execute("UPDATE indexed SET upto = ? WHERE id = 1", (upto,))
+
+    def _pending_keys(self, low: int) -> tuple[list[tuple[int, int]], int]:
+        """(prefix, index) pairs queued by consecutive appends from leaf ``low`` on, about a
+        chunk's worth; and the leaf index they reach."""
+        keys: list[tuple[int, int]] = []
+        upto = low
+        queued = self._db.execute(
+            "SELECT start, prefixes FROM pending WHERE start >= ? ORDER BY start", (low,)
+        )
+        for start, prefixes in queued:
+            if start != upto or len(prefixes) % 8 or len(keys) >= _INDEX_CHUNK:
+                break
+            stop = start + len(prefixes) // 8
+            keys += zip([p for (p,) in _PREFIX.iter_unpack(prefixes)], range(start, stop))
+            upto = stop
+        queued.close()
+        return keys, upto
+
+    def _hashed_keys(self, low: int) -> tuple[list[tuple[int, int]], int]:
+        """(prefix, index) pairs of a chunk of leaves from ``low`` on, hashed from their data."""
+        sha256 = hashlib.sha256
+        found = self._db.execute(
+            "SELECT idx, data FROM leaves WHERE idx >= ? AND idx < ?",
+            (low, low + _INDEX_CHUNK),
+        ).fetchall()
+        upto = max((int(i) for i, _ in found), default=low - 1) + 1
+        if upto == low:
+            raise LedgerCorrupted(f"leaf {low} is missing from the store")
+        return [(_PREFIX.unpack_from(sha256(b"\x00" + d).digest())[0], i) for i, d in found], upto
 
     def _indexed_upto(self) -> int:
         row = self._db.execute("SELECT upto FROM indexed WHERE id = 1").fetchone()
@@ -180,8 +212,10 @@ class SqliteStore:
     def append(self, planner: Planner) -> AppendPlan:
         with _translate(), self._transaction():
             plan = planner(self.tree_size(), self.rows)
-            self._db.executemany(
-                "INSERT INTO leaves (idx, data, subtrees) VALUES (?, ?, ?)", plan.rows
+            _insert_flat(self._db, _LEAF_INSERT, 3, [v for row in plan.iter_rows() for v in row])
+            self._db.execute(
+                "INSERT INTO pending (start, prefixes) VALUES (?, ?)",
+                (plan.start, b"".join([h[:8] for h in plan.leaf_hashes])),
             )
         return plan
 
@@ -215,3 +249,14 @@ class SqliteStore:
                 "SELECT tree_size, root, note FROM checkpoints ORDER BY tree_size"
             ).fetchall()
         return [(int(s), bytes(r), str(n)) for s, r, n in rows]
+
+
+def _insert_flat(db: sqlite3.Connection, insert_one: str, width: int, flat: list[object]) -> None:
+    """Run ``insert_one`` (one ``VALUES`` group of ``width`` values) over ``flat``, the rows'
+    values one after another: ``_ROWS_PER_INSERT`` rows per statement, the rest one by one."""
+    head, group = insert_one.split(" VALUES ")
+    many = f"{head} VALUES {', '.join([group] * _ROWS_PER_INSERT)}"
+    step = width * _ROWS_PER_INSERT
+    whole = len(flat) - len(flat) % step
+    db.executemany(many, [flat[i : i + step] for i in range(0, whole, step)])
+    db.executemany(insert_one, [flat[i : i + width] for i in range(whole, len(flat), width)])
