@@ -133,3 +133,24 @@ def test_node_cache_keeps_large_subtrees_only_and_stays_bounded() -> None:
     for nid in range(CACHE_MAX_NODES + 10):
         cache.keep(nid, CACHE_MIN_LEVEL, b"c" * 32)
     assert len(cache) <= CACHE_MAX_NODES
+
+
+def test_inclusion_node_groups_name_the_ranges_of_rfc_9162() -> None:
+    import random
+
+    from vcwallet.ledger.hashing import (
+        inclusion_node_groups,
+        inclusion_ranges,
+        node_id,
+        perfect_subtrees,
+    )
+
+    def by_ranges(index: int, size: int) -> list[list[int]]:
+        return [[node_id(lv, ix) for lv, ix in perfect_subtrees(start, end)]
+                for start, end in inclusion_ranges(index, size)]
+
+    rng = random.Random(9)
+    cases = [(m, n) for n in range(1, 130) for m in range(n)]
+    cases += [(rng.randrange(n), n) for n in (rng.randrange(1, 1 << 40) for _ in range(3000))]
+    for index, size in cases:
+        assert inclusion_node_groups(index, size) == by_ranges(index, size)

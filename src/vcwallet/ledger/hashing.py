@@ -95,6 +95,32 @@ def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
     return out
 
 
+def inclusion_node_groups(index: int, size: int) -> list[list[int]]:
+    """The node ids PATH(index, D[0:size]) is folded from, one group per path hash, nearest
+    the leaf first (the same hashes as ``inclusion_ranges``, worked out level by level).
+
+    Below level ``inner`` (the bit length of ``index ^ (size - 1)``) each hash is the sibling
+    of the leaf's ancestor, perfect unless it runs into the tree's right edge; above it, a
+    one-bit of the index marks a perfect left sibling."""
+    inner = (index ^ (size - 1)).bit_length()
+    groups: list[list[int]] = []
+    for level in range(inner):
+        sibling = (index >> level) ^ 1
+        start = sibling << level
+        if start + (1 << level) <= size:
+            groups.append([(sibling << (level + 1)) + (1 << level) - 1])
+        else:
+            groups.append([node_id(lv, ix) for lv, ix in perfect_subtrees(start, size)])
+    above = index >> inner
+    level = inner
+    while above:
+        if above & 1:
+            groups.append([node_id(level, (index >> level) ^ 1)])
+        above >>= 1
+        level += 1
+    return groups
+
+
 def consistency_ranges(first: int, second: int) -> list[tuple[int, int]]:
     """The leaf ranges whose hashes form PROOF(first, D[0:second]) (RFC 9162 2.1.4.1)."""
     out: list[tuple[int, int]] = []

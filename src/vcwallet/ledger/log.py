@@ -11,7 +11,7 @@ from the leaf data and compares every stored hash and every signed checkpoint.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -33,7 +33,7 @@ from .hashing import (
     NODE_PREFIX,
     consistency_ranges,
     fold_subtrees,
-    inclusion_ranges,
+    inclusion_node_groups,
     leaf_hash,
     node_id,
     perfect_subtrees,
@@ -84,12 +84,10 @@ class NodeCache:
     def __init__(self) -> None:
         self._hashes: dict[int, bytes] = {}
         self.min_level = CACHE_MIN_LEVEL
+        self.get: Callable[[int], bytes | None] = self._hashes.get  # hot: one call per node
 
     def __len__(self) -> int:
         return len(self._hashes)
-
-    def get(self, nid: int) -> bytes | None:
-        return self._hashes.get(nid)
 
     def for_size(self, size: int) -> NodeCache:
         """Set the lowest cached level for a tree of ``size`` leaves; self."""
@@ -143,7 +141,10 @@ def _hashes_for(
     missing = wanted - found.keys()
     if missing:
         raise LedgerCorrupted(f"store is missing tree nodes {sorted(missing)[:5]}")
-    return [fold_subtrees([found[i] for i in group]) for group in groups]
+    return [
+        found[group[0]] if len(group) == 1 else fold_subtrees([found[i] for i in group])
+        for group in groups
+    ]
 
 
 class TransparencyLog:
@@ -269,7 +270,7 @@ class TransparencyLog:
         size = self._size_arg(tree_size)
         if not 0 <= leaf_index < size:
             raise LedgerError(f"leaf index {leaf_index} is not below tree size {size}")
-        groups = [[node_id(0, leaf_index)], *_ids_for_ranges(inclusion_ranges(leaf_index, size))]
+        groups = [[2 * leaf_index], *inclusion_node_groups(leaf_index, size)]  # 2i: leaf i
         hashes = self._hashes(groups, size)
         return InclusionProof(leaf_index, size, hashes[0], tuple(hashes[1:]))
 
@@ -281,9 +282,7 @@ class TransparencyLog:
         size = self._size_arg(tree_size)
         if any(not 0 <= i < size for i in leaf_indexes):
             raise LedgerError(f"a leaf index is not below tree size {size}")
-        per_leaf = [
-            [[node_id(0, i)], *_ids_for_ranges(inclusion_ranges(i, size))] for i in leaf_indexes
-        ]
+        per_leaf = [[[2 * i], *inclusion_node_groups(i, size)] for i in leaf_indexes]
         flat = self._hashes([group for groups in per_leaf for group in groups], size)
         proofs, at = [], 0
         for index, groups in zip(leaf_indexes, per_leaf):
