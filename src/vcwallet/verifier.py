@@ -595,13 +595,13 @@ class Verifier:
         # ledger round trip); the last runs in this thread. Pool tasks never wait on other
         # pool tasks, so a busy pool cannot deadlock.
         asking = [p for p in plans if isinstance(p, _Plan)]
-        futures = {id(p): self._pool.submit(self._ask, p, resolver, moment)
-                   for p in asking[:-1]}
-        last = self._ask(asking[-1], resolver, moment) if asking else None
-        online = [p if isinstance(p, OnlineCredential)
-                  else last if p is asking[-1] and last is not None
-                  else futures[id(p)].result()
-                  for p in plans]
+        futures = [self._pool.submit(self._ask, p, resolver, moment) for p in asking[:-1]]
+        answers: list[OnlineCredential] = []
+        if asking:
+            last = self._ask(asking[-1], resolver, moment)
+            answers = [f.result() for f in futures] + [last]
+        found = iter(answers)
+        online = [p if isinstance(p, OnlineCredential) else next(found) for p in plans]
         verified = all_hold(offline.checks) and all(c.verified for c in online)
         return OnlineResult(verified, offline, tuple(online), moment, challenge, domain)
 
