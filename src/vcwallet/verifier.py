@@ -592,8 +592,9 @@ class Verifier:
         plans = [self._plan(item, result) for item, result in
                  zip(items, offline.credentials, strict=True)]
         # one task per credential to ask (status is usually a cache hit, so the task is one
-        # ledger round trip); the last runs in this thread. Pool tasks never wait on other
-        # pool tasks, so a busy pool cannot deadlock.
+        # ledger round trip); the last runs in this thread. A task waits at most on a request
+        # another thread is already sending, never on a queued task: no deadlock however
+        # busy the pool.
         asking = [p for p in plans if isinstance(p, _Plan)]
         futures = [self._pool.submit(self._ask, p, resolver, moment) for p in asking[:-1]]
         answers: list[OnlineCredential] = []
