@@ -26,6 +26,7 @@ import sqlite3
 import struct
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import Self
 
@@ -172,7 +173,7 @@ class SqliteStore:
                 if upto == low:  # no pending prefixes for this leaf: hash the leaf data
                     keys, upto = self._hashed_keys(low)
                 keys.sort()  # B-tree inserts in key order touch each page once
-                _insert_flat(self._db, _HASH_INSERT, 2, [v for key in keys for v in key])
+                _insert_flat(self._db, _HASH_INSERT, 2, list(chain.from_iterable(keys)))
                 self._db.execute("DELETE FROM pending WHERE start < ?", (upto,))
                 self._db.execute("UPDATE indexed SET upto = ? WHERE id = 1", (upto,))
 
@@ -212,7 +213,15 @@ class SqliteStore:
     def append(self, planner: Planner) -> AppendPlan:
         with _translate(), self._transaction():
             plan = planner(self.tree_size(), self.rows)
-            _insert_flat(self._db, _LEAF_INSERT, 3, [v for row in plan.iter_rows() for v in row])
+            # bytearray, not bytes: CPython's sqlite3 binds bytearray directly but sends bytes
+            # through its adapter lookup, which raises and drops an AttributeError per value
+            # (a seventh of the insert's CPU; the copy is cheaper)
+            values = zip(
+                range(plan.start, plan.stop),
+                map(bytearray, plan.datas),
+                map(bytearray, plan.completed),
+            )
+            _insert_flat(self._db, _LEAF_INSERT, 3, list(chain.from_iterable(values)))
             self._db.execute(
                 "INSERT INTO pending (start, prefixes) VALUES (?, ?)",
                 (plan.start, b"".join([h[:8] for h in plan.leaf_hashes])),
