@@ -4,8 +4,9 @@
 cache of the upper tree's perfect-subtree hashes (immutable once stored, so the cache is
 never stale), so several processes may each open the same store. Appends go through
 ``LedgerStore.append``, which serialises writers; proofs read O(log n) stored subtree hashes
-(one batched read, minus those cached), never the leaves. ``audit`` is the one operation that reads everything: it recomputes the tree
-from the leaf data and compares every stored hash and every signed checkpoint.
+(one batched read, minus those cached), never the leaves. ``audit`` is the one operation
+that reads everything: it recomputes the tree from the leaf data and compares every stored
+hash and every signed checkpoint.
 """
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ from .proof import ConsistencyProof, InclusionProof
 from .store import AppendPlan, LedgerStore, RowReader, node_location
 
 FORMAT_VERSION = b"1"
-# Perfect subtrees of 2**6 leaves and up are cached, at most the top 2**15 levels' worth
-# (levels below size.bit_length() - 15 are left out), so about 65,536 hashes at most.
-# Every proof needs the same few upper nodes; the cache leaves the store to serve only the
-# nodes near the leaf, which sit in a few neighbouring rows.
+# Perfect subtrees of 2**6 leaves and up are cached, from the top 15 levels of the tree only
+# (levels below size.bit_length() - 15 are left out): at most about 65,536 hashes. Every
+# proof needs the same few upper nodes; the cache leaves the store to serve only the nodes
+# near the leaf, which sit in a few neighbouring rows.
 CACHE_MIN_LEVEL = 6
 CACHE_TOP_LEVELS = 15
 CACHE_MAX_NODES = 1 << 16

@@ -3,18 +3,20 @@
 For several issuer processes or machines appending to one log. Appenders serialise on a
 single *sequencer row*: every append transaction starts with ``SELECT tree_size FROM head
 WHERE id = 1 FOR UPDATE``, which blocks until the previous appender commits and then returns
-the size it left. The leaves are numbered from that size, written with binary COPY (the
-COPY payload is built in one piece with ``struct``, and the hash-index rows go in sorted by
-key so the B-tree fills in order), and ``head`` is advanced in the same transaction, so there are no gaps and no forks (the primary
-key on the leaf index would refuse a fork even if the lock were bypassed). A row lock was
-chosen over an advisory lock because it lives in the same schema as the log, needs no
-cluster-wide key, and is released by PostgreSQL on commit, rollback or a dead connection.
+the size it left. The leaves are numbered from that size, written with binary COPY (each
+payload built in one piece with ``struct``; the hash-index rows sorted by key, so the B-tree
+fills in order), and ``head`` is advanced in the same transaction, so there are no gaps and
+no forks (the primary key on the leaf index would refuse a fork even if the lock were
+bypassed). A row lock was chosen over an advisory lock because it lives in the same schema
+as the log, needs no cluster-wide key, and is released by PostgreSQL on commit, rollback or
+a dead connection.
 
 Readers take no lock: rows are never updated, so a size read first and the rows read after
-always describe the same tree. The hot reads (``rows`` for proofs, ``leaf_candidates``) run on
-one kept-open connection as prepared statements in the binary protocol: bytea in text form
-is hex, and decoding it cost more than the query itself. ``?schema=NAME`` in the URL picks the schema (default
-``vcwallet_ledger``); it is removed before the URL reaches libpq.
+always describe the same tree. The hot reads (``rows`` for proofs, ``leaf_candidates``) run
+on the one kept-open connection as prepared statements in the binary protocol: in text form
+bytea travels as hex, and decoding it cost more than the query itself. ``?schema=NAME`` in
+the URL picks the schema (default ``vcwallet_ledger``); it is removed before the URL reaches
+libpq.
 """
 
 from __future__ import annotations
