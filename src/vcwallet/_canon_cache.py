@@ -15,9 +15,17 @@ JSON-LD expansion (~80 % of pyld's time) depends almost only on the shape. So:
 * Every template is checked once against pyld on the document that created it; a mismatch
   marks the shape as pyld-only for good.
 * Later documents of the shape fill the slots, and RDFC-1.0 runs directly on the quads when
-  first-degree hashing names every blank node (the common case, no blank-node ambiguity).
-  Anything else (an IRI that could expand differently, look-alike blank nodes) returns
-  ``None`` and the caller uses pyld.
+  first-degree hashing names every blank node (a credential with an id: no ambiguity).
+* When it does not (look-alike blank nodes: a presentation's credential graphs and proofs,
+  a transcript's repeated identifier objects), the filled quads are handed, as the dataset
+  pyld's own ``to_rdf`` would have produced, to the caller's bounded RDFC-1.0 (``finish``):
+  expansion and RDF conversion are still skipped, and the work bound still applies. If the
+  bound trips, or no ``finish`` was given, the answer is ``None`` and pyld decides.
+  (The dataset's blank node labels and quad order may differ from pyld's; RDFC-1.0's output
+  does not depend on them, and its work only as much as it already depends on pyld's own
+  set iteration order.)
+* Anything else (an IRI that could expand differently) returns ``None`` and the caller
+  uses pyld.
 """
 
 from __future__ import annotations
@@ -35,9 +43,13 @@ from pyld import jsonld
 from pyld.identifier_issuer import IdentifierIssuer
 from pyld.nquads import escape
 
+from .errors import CanonicalizationLimitError
+
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
+# a pyld RDF dataset: graph name ("@default" or a term value) -> triples of term dicts
+Dataset = dict[str, list[dict[str, dict[str, str]]]]
 _MAX_SHAPES = 256
 _MAX_VARIANTS_PER_SHAPE = 64
 _PYLD_ONLY = object()
@@ -247,6 +259,8 @@ class Template:
     # per literal slot: the value object's (@type, @language), part of pyld's value identity
     literal_identity: dict[int, tuple[Any, Any]]
     has_fixed_literals: bool
+    # per fixed literal's N-Quads text: the pyld term it came from (to rebuild a dataset)
+    fixed_literal_terms: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -263,8 +277,9 @@ class TemplateCache:
         self.prefix_terms = prefix_terms
         self._shapes: LRUCache[Any, ShapeEntry] = LRUCache(maxsize=_MAX_SHAPES)
         self._literal = jsonld.JsonLdProcessor()
-        # how documents were served: from a template, by building one, or by pyld
-        self.stats = {"template": 0, "built": 0, "pyld": 0}
+        # how documents were served: from a template, by building one, or by pyld; and how
+        # many template answers needed the bounded RDFC-1.0 (look-alike blank nodes)
+        self.stats = {"template": 0, "built": 0, "pyld": 0, "bounded": 0}
 
     def iri_ok(self, value: Any, prefix_terms: frozenset[str] | None = None) -> bool:
         """An IRI that pyld's expansion returns unchanged, whatever the active context."""
@@ -283,8 +298,14 @@ class TemplateCache:
         build: Callable[[dict[str, Any], list[Any], frozenset[int]], Template],
         reference: Callable[[], str],
         hash_name: str,
+        finish: Callable[[Dataset], str] | None = None,
     ) -> str | None:
-        """Canonical N-Quads from the shape's template, or None when pyld must do it."""
+        """Canonical N-Quads from the shape's template, or None when pyld must do it.
+
+        ``finish`` is the caller's bounded RDFC-1.0 over a pyld dataset, for documents whose
+        blank nodes first-degree hashing cannot tell apart (it may raise
+        CanonicalizationLimitError, which sends the document to pyld).
+        """
         shape, leaves = describe(document, self.steering_keys)
         entry = self._shapes.get(shape)
         if entry is None:
@@ -295,11 +316,11 @@ class TemplateCache:
             self.stats["pyld"] += 1
             return None
         if template is not None:
-            result = self.fill(template, leaves, hash_name)
+            result = self.fill(template, leaves, hash_name, finish)
             self.stats["template" if result is not None else "pyld"] += 1
             return result
         self.stats["built"] += 1
-        return self._first_of_variant(entry, document, leaves, build, reference, hash_name)
+        return self._first_of_variant(entry, document, leaves, build, reference, hash_name, finish)
 
     def _first_of_variant(
         self,
@@ -309,6 +330,7 @@ class TemplateCache:
         build: Callable[..., Template],
         reference: Callable[[], str],
         hash_name: str,
+        finish: Callable[[Dataset], str] | None,
     ) -> str | None:
         template: Template | None = None
         odd_value = probe_failed = False
@@ -341,7 +363,7 @@ class TemplateCache:
         if (
             probe_failed
             or template is None
-            or (self.fill(template, leaves, hash_name) not in (None, expected))
+            or (self.fill(template, leaves, hash_name, finish) not in (None, expected))
         ):
             entry.variants[key] = _PYLD_ONLY
         else:
@@ -349,7 +371,13 @@ class TemplateCache:
         return expected
 
     # -- filling ----------------------------------------------------------------------
-    def fill(self, template: Template, leaves: list[Any], hash_name: str) -> str | None:
+    def fill(
+        self,
+        template: Template,
+        leaves: list[Any],
+        hash_name: str,
+        finish: Callable[[Dataset], str] | None = None,
+    ) -> str | None:
         iri_ok, terms = self.iri_ok, template.prefix_terms
         for index in template.iri_slots:
             if not iri_ok(leaves[index], terms):
@@ -360,14 +388,28 @@ class TemplateCache:
             if type(value) is not str:
                 return None
             literals[index] = '"' + escape(value) + '"' + suffix
+        literal_terms: dict[str, dict[str, str]] = {}
         for index, meta in template.literal_meta.items():
-            literals[index] = self._literal_text(leaves[index], meta)
+            term = self._literal_term(leaves[index], meta)
+            literals[index] = text = _literal_nquads(term)
+            literal_terms[text] = term
         rows = self._rows(template, leaves, literals)
         if rows is None:
             return None
         labels = _label_blank_nodes(rows, template.blank_nodes, hash_name)
         if labels is None:
-            return None
+            if finish is None:
+                return None
+            for index, suffix in template.literal_suffix.items():
+                literal_terms[literals[index]] = _string_literal_term(leaves[index], suffix)
+            literal_terms.update(template.fixed_literal_terms)
+            dataset = _dataset(rows, literal_terms)
+            try:
+                result = finish(dataset)
+            except CanonicalizationLimitError:
+                return None  # pyld runs the bounded algorithm on its own dataset and decides
+            self.stats["bounded"] += 1
+            return result
         lines = [_line(row, labels) for row in rows]
         lines.sort()
         return "".join(lines)
@@ -403,19 +445,63 @@ class TemplateCache:
             return None  # a fixed and a filled literal on one node: pyld's comparison unknown
         return list(rows.values())
 
-    def _literal_text(self, value: Any, meta: dict[str, Any]) -> str:
+    def _literal_term(self, value: Any, meta: dict[str, Any]) -> dict[str, str]:
         """pyld's own literal rules (numbers, booleans, doubles): exact by construction."""
         item = dict(meta, **{"@value": value})
         obj = self._literal._object_to_rdf(
             item, IdentifierIssuer("_:t"), [], {"processingMode": "json-ld-1.1"}
         )
-        text: str = '"' + escape(str(obj["value"])) + '"'
-        datatype = str(obj["datatype"])
-        if datatype == _RDF_LANGSTRING:
-            return text + ("@" + str(obj["language"]) if obj.get("language") else "")
-        if datatype != _XSD_STRING:
-            return text + "^^<" + datatype + ">"
-        return text
+        term = {"type": "literal", "value": str(obj["value"]), "datatype": str(obj["datatype"])}
+        if obj.get("language"):
+            term["language"] = str(obj["language"])
+        return term
+
+
+def _literal_nquads(term: dict[str, str]) -> str:
+    """A literal term as pyld's N-Quads serializer writes it."""
+    text = '"' + escape(term["value"]) + '"'
+    datatype = term["datatype"]
+    if datatype == _RDF_LANGSTRING:
+        return text + ("@" + term["language"] if term.get("language") else "")
+    if datatype != _XSD_STRING:
+        return text + "^^<" + datatype + ">"
+    return text
+
+
+def _string_literal_term(value: str, suffix: str) -> dict[str, str]:
+    """The pyld term of a string slot, from its value and the template's suffix."""
+    if suffix.startswith("@"):
+        return {
+            "type": "literal",
+            "value": value,
+            "datatype": _RDF_LANGSTRING,
+            "language": suffix[1:],
+        }
+    datatype = suffix[3:-1] if suffix.startswith("^^<") else _XSD_STRING
+    return {"type": "literal", "value": value, "datatype": datatype}
+
+
+def _dataset(rows: list[tuple[Any, ...]], literal_terms: dict[str, dict[str, str]]) -> Dataset:
+    """The filled quads as a pyld RDF dataset (fresh dicts: RDFC-1.0 rewrites them in place)."""
+
+    def term(part: Any) -> dict[str, str]:
+        if type(part) is int:
+            return {"type": "blank node", "value": f"_:b{part}"}
+        if part[0] == "<":
+            return {"type": "IRI", "value": part[1:-1]}
+        return dict(literal_terms[part])
+
+    dataset: Dataset = {}
+    for subject, predicate, obj, graph in rows:
+        name = "@default" if graph is None else term(graph)["value"]
+        dataset.setdefault(name, []).append(
+            {
+                "subject": term(subject),
+                "predicate": {"type": "IRI", "value": predicate[1:-1]},
+                "object": term(obj),
+            }
+        )
+    return dataset
 
 
 def _term(component: _Component, leaves: list[Any], literals: dict[int, str]) -> Any:
@@ -445,16 +531,15 @@ def _label_blank_nodes(rows: list[tuple[Any, ...]], count: int, hash_name: str) 
         return []
     if count == 1:
         return ["_:c14n0"]
+    # pyld lists a quad once per position the node holds in it (a self-loop twice)
+    quads_of: list[list[tuple[Any, ...]]] = [[] for _ in range(count)]
+    for row in rows:
+        for part in (row[0], row[2], row[3]):
+            if type(part) is int:
+                quads_of[part].append(row)
     hashes = []
     for node in range(count):
-        labels = _first_degree_labels(node, count)
-        mentions = []
-        for row in rows:
-            # pyld lists a quad once per position the node holds in it (a self-loop twice)
-            times = sum(
-                1 for part in (row[0], row[2], row[3]) if type(part) is int and part == node
-            )
-            mentions.extend([_line(row, labels)] * times)
+        mentions = [_first_degree_line(row, node) for row in quads_of[node]]
         mentions.sort()
         digest = hashlib.new(hash_name)
         for line in mentions:
@@ -468,8 +553,18 @@ def _label_blank_nodes(rows: list[tuple[Any, ...]], count: int, hash_name: str) 
     return canonical
 
 
-def _first_degree_labels(node: int, count: int) -> list[str]:
-    return ["_:a" if other == node else "_:z" for other in range(count)]
+def _first_degree_line(row: tuple[Any, ...], node: int) -> str:
+    """A quad as Hash First Degree Quads writes it: ``_:a`` for ``node``, ``_:z`` for others."""
+    subject, predicate, obj, graph = row
+    if type(subject) is int:
+        subject = "_:a" if subject == node else "_:z"
+    if type(obj) is int:
+        obj = "_:a" if obj == node else "_:z"
+    if graph is None:
+        return f"{subject} {predicate} {obj} .\n"
+    if type(graph) is int:
+        graph = "_:a" if graph == node else "_:z"
+    return f"{subject} {predicate} {obj} {graph} .\n"
 
 
 # ---------------------------------------------------------------------------------------
@@ -555,6 +650,7 @@ def _template_from_dataset(
     dataset: dict[str, list[Any]], tracer: _Tracer, token: str, prefix_terms: frozenset[str]
 ) -> Template:
     blank: dict[str, int] = {}
+    fixed_terms: dict[str, dict[str, str]] = {}
     quads = []
     for graph_name, triples in dataset.items():
         graph = (
@@ -568,6 +664,7 @@ def _template_from_dataset(
                 blank,
                 tracer,
                 token,
+                fixed_terms,
             )
         )
         for triple in triples:
@@ -576,9 +673,9 @@ def _template_from_dataset(
                 raise NotTemplatable("unexpected predicate")
             quads.append(
                 (
-                    _component(triple["subject"], blank, tracer, token),
+                    _component(triple["subject"], blank, tracer, token, fixed_terms),
                     "<" + predicate["value"] + ">",
-                    _component(triple["object"], blank, tracer, token),
+                    _component(triple["object"], blank, tracer, token, fixed_terms),
                     graph,
                 )
             )
@@ -606,6 +703,7 @@ def _template_from_dataset(
         prefix_terms,
         identity,
         fixed,
+        fixed_terms,
     )
 
 
@@ -623,7 +721,11 @@ def _string_suffix(value: Any, meta: dict[str, Any]) -> str | None:
 
 
 def _component(
-    term: dict[str, Any], blank: dict[str, int], tracer: _Tracer, token: str
+    term: dict[str, Any],
+    blank: dict[str, int],
+    tracer: _Tracer,
+    token: str,
+    fixed_terms: dict[str, dict[str, str]],
 ) -> _Component:
     kind, value = term["type"], term["value"]
     if kind == "blank node":
@@ -640,12 +742,11 @@ def _component(
         return ("l", number)
     if token in value or token in term.get("datatype", ""):
         raise NotTemplatable("a slot was folded into a literal")
-    text = '"' + escape(value) + '"'
-    datatype = term["datatype"]
-    if datatype == _RDF_LANGSTRING:
-        text += "@" + term["language"] if term.get("language") else ""
-    elif datatype != _XSD_STRING:
-        text += "^^<" + datatype + ">"
+    literal = {"type": "literal", "value": value, "datatype": term["datatype"]}
+    if term.get("language"):
+        literal["language"] = term["language"]
+    text = _literal_nquads(literal)
+    fixed_terms[text] = literal
     return ("t", text)
 
 

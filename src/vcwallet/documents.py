@@ -389,7 +389,7 @@ def canonize(
         raise MalformedDocumentError("a JSON-LD document must be a JSON object")
     if check_json:
         _json.check_value(document)
-    bounds = {
+    bounds: dict[str, Any] = {
         "max_work_factor": max_work_factor,
         "max_permutations": max_permutations,
         "hash_name": hash_name,
@@ -402,6 +402,7 @@ def canonize(
                 build=functools.partial(_build_template, cache=templates, loader=loader),
                 reference=lambda: _canonize_with_pyld(document, loader, **bounds),
                 hash_name=hash_name,
+                finish=lambda dataset: canonize_dataset(dataset, **bounds),
             )
             if result is not None:
                 return result

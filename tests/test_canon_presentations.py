@@ -1,0 +1,267 @@
+"""Fast RDFC-1.0 on presentations: byte-identical to pyld on generated VPs, bounds intact.
+
+A presentation without an ``id`` is a blank node, each embedded credential a blank-node named
+graph and each proof another: first-degree hashing leaves look-alike nodes, so the template
+path hands the filled quads to the bounded RDFC-1.0 (see ``vcwallet._canon_cache``). Every
+case here is checked against ``canonize(..., fast=False)`` (pyld all the way).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vcwallet.credentials import issue
+from vcwallet.demo import example_subject
+from vcwallet.documents import DocumentLoader, canonize
+from vcwallet.errors import CanonicalizationLimitError
+from vcwallet.keys import KeyPair, KeyType
+from vcwallet.presentations import envelope
+
+V2 = "https://www.w3.org/ns/credentials/v2"
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+OUR_TYPES = ("diploma", "badge", "transcript", "battery")
+KOREAN = [
+    "김민준",
+    "이서연",
+    "박지후",
+    "최우등",
+    "컴퓨터공학 학사",
+    "한국대학교",
+    "배터리 성능 평가",
+    "",
+]
+TRICKY_TEXT = ['따옴표 " 와 \\ 역슬래시', "줄\n바꿈\t탭", "mixed 한글 text", "é"]
+GENERIC_CONTEXT = {
+    "ex": "https://vc.example/vocab#",
+    "Skill": "ex:Skill",
+    "SkillCredential": "ex:SkillCredential",
+    "skill": "ex:skill",
+    "level": {"@id": "ex:level", "@type": "http://www.w3.org/2001/XMLSchema#integer"},
+    "note": {"@id": "ex:note", "@language": "ko"},
+    "evidenceOf": {"@id": "ex:evidenceOf", "@type": "@id"},
+}
+
+
+@pytest.fixture(scope="module")
+def issued() -> dict[str, dict[str, Any]]:
+    """One signed credential of each of our four types, and one ecdsa-rdfc-2019 diploma."""
+    holder = KeyPair.generate()
+    issuer = KeyPair.generate()
+    credentials = {
+        kind: issue(kind, example_subject(kind), signer=issuer, holder=holder.did_key, now=NOW).data
+        for kind in OUR_TYPES
+    }
+    p256 = KeyPair.generate(KeyType.P256)
+    credentials["diploma-ecdsa"] = issue(
+        "diploma",
+        example_subject("diploma"),
+        signer=p256,
+        format="di-ecdsa",
+        holder=holder.did_key,
+        now=NOW,
+    ).data
+    return credentials
+
+
+def _generic(shape: random.Random, values: random.Random) -> dict[str, Any]:
+    """A VCDM 2.0 credential with an inline context, nested anonymous nodes and a proof."""
+    skills = [
+        {"type": "Skill", "name": values.choice(KOREAN), "level": values.randint(1, 3)}
+        for _ in range(shape.randint(1, 3))
+    ]
+    credential: dict[str, Any] = {
+        "@context": [V2, dict(GENERIC_CONTEXT)],
+        "type": ["VerifiableCredential", "SkillCredential"],
+        "issuer": {"id": "did:example:academy", "name": values.choice(KOREAN)},
+        "validFrom": f"2026-01-0{values.randint(1, 9)}T00:00:00Z",
+        "credentialSubject": {"skill": skills, "note": values.choice(KOREAN + TRICKY_TEXT)},
+        "proof": {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-rdfc-2022",
+            "created": "2026-01-01T00:00:00Z",
+            "verificationMethod": "did:example:academy#key-1",
+            "proofPurpose": "assertionMethod",
+            "proofValue": "z" + "".join(values.choices("123456789ABCDEFGHJKLMN", k=20)),
+        },
+    }
+    if shape.random() < 0.5:
+        credential["id"] = f"urn:uuid:{values.getrandbits(64):016x}"
+    if shape.random() < 0.5:
+        credential["credentialSubject"]["id"] = f"did:example:{values.choice('abc')}"
+    if shape.random() < 0.3:
+        credential["credentialSubject"]["evidenceOf"] = (
+            f"https://vc.example/e/{values.randint(0, 2)}"
+        )
+    return credential
+
+
+def _vary(value: Any, values: random.Random) -> Any:
+    """The same shape with other values: names, texts, proof values (signatures not kept)."""
+    if isinstance(value, dict):
+        result = {}
+        for key, item in value.items():
+            if key in ("name", "description", "narrative", "identityHash") and isinstance(
+                item, str
+            ):
+                result[key] = values.choice(KOREAN + TRICKY_TEXT) if values.random() < 0.5 else item
+            elif key == "proofValue":
+                result[key] = "z" + "".join(values.choices("123456789abcdefghijk", k=30))
+            elif key == "created" and isinstance(item, str):
+                result[key] = f"2026-0{values.randint(1, 9)}-1{values.randint(0, 9)}T00:00:00Z"
+            else:
+                result[key] = _vary(item, values)
+        return result
+    if isinstance(value, list):
+        return [_vary(item, values) for item in value]
+    return value
+
+
+def _embedded(
+    kind: str, issued: dict[str, dict[str, Any]], shape: random.Random, values: random.Random
+) -> dict[str, Any]:
+    if kind == "generic":
+        return _generic(shape, values)
+    if kind.startswith("enveloped-"):
+        media = kind.removeprefix("enveloped-")
+        token = "".join(values.choices("ABCDEFabcdef0123456789-_", k=40))
+        data: str | bytes = token.encode() if media == "cose" else f"eyJ{token}.eyJ{token}.sig"
+        return envelope(data, media)
+    credential = _vary(copy.deepcopy(issued[kind]), values)
+    if shape.random() < 0.3:
+        credential.pop("id", None)  # an anonymous credential: its graph subject is blank too
+    if shape.random() < 0.15:
+        credential.pop("proof", None)
+    return credential
+
+
+def _presentation(
+    issued: dict[str, dict[str, Any]], shape: random.Random, values: random.Random
+) -> dict[str, Any]:
+    kinds = [
+        *OUR_TYPES,
+        "diploma-ecdsa",
+        "generic",
+        "enveloped-jwt",
+        "enveloped-sd-jwt",
+        "enveloped-cose",
+    ]
+    chosen = [shape.choice(kinds) for _ in range(shape.randint(1, 4))]
+    credentials = [_embedded(kind, issued, shape, values) for kind in chosen]
+    if shape.random() < 0.2 and credentials:
+        credentials.append(copy.deepcopy(credentials[0]))  # the same credential twice
+    presentation: dict[str, Any] = {"@context": [V2], "type": ["VerifiablePresentation"]}
+    if shape.random() < 0.3:
+        presentation["id"] = f"urn:uuid:{values.getrandbits(64):016x}"
+    if shape.random() < 0.8:
+        presentation["holder"] = f"did:example:holder{values.randint(0, 3)}"
+    single = len(credentials) == 1 and shape.random() < 0.5
+    presentation["verifiableCredential"] = credentials[0] if single else credentials
+    if shape.random() < 0.3:
+        presentation["proof"] = {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-rdfc-2022",
+            "created": "2026-11-21T12:00:00Z",
+            "verificationMethod": "did:example:holder0#key-1",
+            "proofPurpose": "authentication",
+            "challenge": values.choice(KOREAN + ["c"]),
+            "domain": "https://employer.example",
+            "proofValue": "z" + "".join(values.choices("123456789abcdefghijk", k=30)),
+        }
+    return presentation
+
+
+@pytest.mark.parametrize("shapes", [6, 30])
+def test_generated_presentations_are_byte_identical_to_pyld(issued, shapes):
+    values = random.Random(20261122 + shapes)
+    fast, reference = DocumentLoader(), DocumentLoader(use_templates=False)
+    for _ in range(90):
+        shape = random.Random(values.randrange(shapes))
+        presentation = _presentation(issued, shape, values)
+        hash_name = "sha384" if values.random() < 0.2 else "sha256"
+        expected = canonize(presentation, loader=reference, hash_name=hash_name)
+        assert canonize(presentation, loader=fast, hash_name=hash_name) == expected, presentation
+    stats = fast.templates().stats
+    assert stats["template"] > stats["built"]  # shapes were reused
+    assert stats["bounded"] > 0  # and look-alike blank nodes went through the bounded path
+
+
+@pytest.mark.parametrize("kind", [*OUR_TYPES, "diploma-ecdsa"])
+def test_each_credential_and_a_presentation_of_it(issued, kind):
+    fast = DocumentLoader()
+    values = random.Random(kind)
+    for _ in range(4):
+        credential = _vary(copy.deepcopy(issued[kind]), values)
+        unsigned = {key: item for key, item in credential.items() if key != "proof"}
+        presentation = {
+            "@context": [V2],
+            "type": ["VerifiablePresentation"],
+            "verifiableCredential": [credential],
+        }
+        for document in (credential, unsigned, presentation):
+            assert canonize(document, loader=fast) == canonize(document, fast=False)
+    assert fast.templates().stats["template"] >= 6
+
+
+def test_presentations_of_the_official_vectors(vectors):
+    fast = DocumentLoader()
+    folder = vectors / "vc-di-eddsa" / "eddsa-rdfc-2022" / "employ"
+    signed = json.loads(Path(folder / "signedDataInt.json").read_text("utf-8"))
+    for number in range(3):
+        other = copy.deepcopy(signed)
+        other["proof"]["proofValue"] = f"z{number}abc"
+        presentation = {
+            "@context": [V2],
+            "type": ["VerifiablePresentation"],
+            "verifiableCredential": [signed, other],
+        }
+        assert canonize(presentation, loader=fast) == canonize(presentation, fast=False)
+    assert fast.templates().stats["bounded"] >= 2
+
+
+def _families(labels: list[list[str]]) -> dict[str, Any]:
+    """Anonymous parents, each with anonymous children: look-alikes when the labels repeat."""
+    return {
+        "@context": {
+            "kid": "https://poison.example/kid",
+            "family": "https://poison.example/family",
+            "label": "https://poison.example/label",
+        },
+        "family": [{"kid": [{"label": label} for label in kids]} for kids in labels],
+    }
+
+
+def test_work_bound_still_stops_a_poison_graph_of_a_known_shape():
+    fast = DocumentLoader()
+    distinct = _families([[f"{p}{k}" for k in range(9)] for p in "ab"])
+    assert canonize(distinct, loader=fast) == canonize(distinct, fast=False)
+    # two identical parents with nine identical children: 9! permutations, over the budget
+    poison = _families([["same"] * 9, ["same"] * 9])
+    with pytest.raises(CanonicalizationLimitError):
+        canonize(poison, fast=False)
+    with pytest.raises(CanonicalizationLimitError):
+        canonize(poison, loader=fast)
+    assert fast.templates().stats["pyld"] == 1  # the template's bounded run handed it to pyld
+    # fewer look-alikes stay within the bound, through the fast path
+    mild = _families([["same"] * 3 + ["x"], ["same"] * 2])
+    assert canonize(mild, loader=fast) == canonize(mild, fast=False)
+    assert fast.templates().stats["bounded"] >= 1
+
+
+def test_work_factor_zero_is_honoured_on_the_fast_path(issued):
+    fast = DocumentLoader()
+    presentation = {
+        "@context": [V2],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [issued["transcript"]],
+    }
+    canonize(presentation, loader=fast)  # builds the template
+    for loader in (fast, DocumentLoader(use_templates=False)):
+        with pytest.raises(CanonicalizationLimitError):
+            canonize(presentation, loader=loader, max_work_factor=0)
