@@ -665,7 +665,7 @@ def test_fast_path_on_presentations_with_embedded_signed_credentials(vectors):
             "verifiableCredential": [first, second],
         }
         assert canonize(presentation, loader=loader) == canonize(presentation, fast=False)
-        # the same credential twice: look-alike blank nodes, so pyld's full algorithm runs
+        # the same credential twice: look-alike blank nodes, so Hash N-Degree Quads runs
         twice = dict(presentation, verifiableCredential=[first, copy.deepcopy(first)])
         assert canonize(twice, loader=loader) == canonize(twice, fast=False)
     assert loader.templates().stats["template"] >= 3

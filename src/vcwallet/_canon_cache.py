@@ -18,12 +18,11 @@ JSON-LD expansion (~80 % of pyld's time) depends almost only on the shape. So:
   first-degree hashing names every blank node (a credential with an id: no ambiguity).
 * When it does not (look-alike blank nodes: a presentation's credential graphs and proofs,
   a transcript's repeated identifier objects), the filled quads are handed, as the dataset
-  pyld's own ``to_rdf`` would have produced, to the caller's bounded RDFC-1.0 (``finish``):
-  expansion and RDF conversion are still skipped, and the work bound still applies. If the
-  bound trips, or no ``finish`` was given, the answer is ``None`` and pyld decides.
-  (The dataset's blank node labels and quad order may differ from pyld's; RDFC-1.0's output
-  does not depend on them, and its work only as much as it already depends on pyld's own
-  set iteration order.)
+  pyld's own ``to_rdf`` would have produced up to blank node labels and quad order, to the
+  caller's bounded RDFC-1.0 (``finish``): expansion and RDF conversion are skipped, the
+  work bound still applies. ``finish`` answers ``None`` when its verdict could differ from
+  pyld's (the bound trips, or the work would depend on the labels); so does a missing
+  ``finish``; pyld then decides.
 * Anything else (an IRI that could expand differently) returns ``None`` and the caller
   uses pyld.
 """
@@ -42,8 +41,6 @@ from cachetools import LRUCache
 from pyld import jsonld
 from pyld.identifier_issuer import IdentifierIssuer
 from pyld.nquads import escape
-
-from .errors import CanonicalizationLimitError
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -298,13 +295,12 @@ class TemplateCache:
         build: Callable[[dict[str, Any], list[Any], frozenset[int]], Template],
         reference: Callable[[], str],
         hash_name: str,
-        finish: Callable[[Dataset], str] | None = None,
+        finish: Callable[[Dataset], str | None] | None = None,
     ) -> str | None:
         """Canonical N-Quads from the shape's template, or None when pyld must do it.
 
         ``finish`` is the caller's bounded RDFC-1.0 over a pyld dataset, for documents whose
-        blank nodes first-degree hashing cannot tell apart (it may raise
-        CanonicalizationLimitError, which sends the document to pyld).
+        blank nodes first-degree hashing cannot tell apart (None: let pyld decide).
         """
         shape, leaves = describe(document, self.steering_keys)
         entry = self._shapes.get(shape)
@@ -330,7 +326,7 @@ class TemplateCache:
         build: Callable[..., Template],
         reference: Callable[[], str],
         hash_name: str,
-        finish: Callable[[Dataset], str] | None,
+        finish: Callable[[Dataset], str | None] | None,
     ) -> str | None:
         template: Template | None = None
         odd_value = probe_failed = False
@@ -376,7 +372,7 @@ class TemplateCache:
         template: Template,
         leaves: list[Any],
         hash_name: str,
-        finish: Callable[[Dataset], str] | None = None,
+        finish: Callable[[Dataset], str | None] | None = None,
     ) -> str | None:
         iri_ok, terms = self.iri_ok, template.prefix_terms
         for index in template.iri_slots:
@@ -404,11 +400,9 @@ class TemplateCache:
                 literal_terms[literals[index]] = _string_literal_term(leaves[index], suffix)
             literal_terms.update(template.fixed_literal_terms)
             dataset = _dataset(rows, literal_terms)
-            try:
-                result = finish(dataset)
-            except CanonicalizationLimitError:
-                return None  # pyld runs the bounded algorithm on its own dataset and decides
-            self.stats["bounded"] += 1
+            result = finish(dataset)
+            if result is not None:
+                self.stats["bounded"] += 1
             return result
         lines = [_line(row, labels) for row in rows]
         lines.sort()

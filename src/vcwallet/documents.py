@@ -402,7 +402,7 @@ def canonize(
                 build=functools.partial(_build_template, cache=templates, loader=loader),
                 reference=lambda: _canonize_with_pyld(document, loader, **bounds),
                 hash_name=hash_name,
-                finish=lambda dataset: canonize_dataset(dataset, **bounds),
+                finish=lambda dataset: _canonize_filled(dataset, **bounds),
             )
             if result is not None:
                 return result
@@ -460,6 +460,26 @@ def canonize_dataset(
         raise CanonicalizationLimitError("RDFC-1.0 recursion too deep") from None
 
 
+def _canonize_filled(dataset: dict[str, list[Any]], **bounds: Any) -> str | None:
+    """RDFC-1.0 over a template's filled dataset, or None when pyld must decide.
+
+    The dataset is pyld's up to blank node labels and quad order. RDFC-1.0's output does
+    not depend on those, but the work bound can: the labels order the permutations that
+    Hash N-Degree Quads tries, and a cheaper order prunes more. So this run gives up (None)
+    on any related-node group with more than one permutation, and on the bound itself:
+    what remains does the same work in any order, so pyld could only agree.
+    """
+    algorithm = _BoundedRdfc10(single_permutations=True, **bounds)
+    try:
+        return str(algorithm.main(dataset, {"format": "application/n-quads"}))
+    except (CanonicalizationLimitError, _OrderMatters, RecursionError):
+        return None
+
+
+class _OrderMatters(Exception):
+    """Raised by a single-permutation run that met a group with several permutations."""
+
+
 def canonize_nquads(
     nquads: str,
     *,
@@ -479,8 +499,16 @@ def canonize_nquads(
 class _BoundedRdfc10(URDNA2015):  # type: ignore[misc]
     """pyld's URDNA2015 (= RDFC-1.0) with rdf-canonize's deep-iteration bound."""
 
-    def __init__(self, *, max_work_factor: int, max_permutations: int, hash_name: str) -> None:
+    def __init__(
+        self,
+        *,
+        max_work_factor: int,
+        max_permutations: int,
+        hash_name: str,
+        single_permutations: bool = False,
+    ) -> None:
         super().__init__()
+        self._single_permutations = single_permutations
         if hash_name not in ("sha256", "sha384"):
             raise ValueError(f"RDFC-1.0 hash must be sha256 or sha384, not {hash_name!r}")
         self._hash_name = hash_name
@@ -508,6 +536,12 @@ class _BoundedRdfc10(URDNA2015):  # type: ignore[misc]
     def create_hash(self) -> Any:
         return hashlib.new(self._hash_name)
 
+    def modify_first_degree_component(self, id_: str, component: Any, key: str) -> Any:
+        # pyld deep-copies a blank node term just to relabel it: a fresh term is the same
+        if component["type"] != "blank node":
+            return component
+        return {"type": "blank node", "value": "_:a" if component["value"] == id_ else "_:z"}
+
     def create_hash_to_related(self, id_: str, issuer: Any) -> dict[str, list[str]]:
         related: dict[str, list[str]] = super().create_hash_to_related(id_, issuer)
         for nodes in related.values():
@@ -523,6 +557,8 @@ class _BoundedRdfc10(URDNA2015):  # type: ignore[misc]
             cost *= math.comb(placed, count)
             if cost > self._permutations_left:
                 break
+        if cost > 1 and self._single_permutations:
+            raise _OrderMatters(cost)
         self._permutations_left -= cost
         if self._permutations_left < 0:
             raise CanonicalizationLimitError(
