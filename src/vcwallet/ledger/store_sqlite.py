@@ -10,7 +10,7 @@ hashes of the perfect subtrees the leaf completes, see ``store.py``), ``checkpoi
 and the leaf-hash index ``by_hash(prefix, idx)`` (the first 8 bytes of each leaf hash as a
 signed integer). The index is a cache built lazily: growing a random-keyed B-tree in every
 append doubled the append's CPU time (measured at 1M leaves), while the same inserts done
-64k at a time, sorted, cost about a sixth of that. So an append writes its leaf rows plus one
+64k at a time cost about a sixth of that. So an append writes its leaf rows plus one
 ``pending(start, prefixes)`` row holding the batch's 8-byte hash prefixes, and the first
 lookup after appends moves pending prefixes into ``by_hash`` (under the write lock, about
 64k leaves per transaction so appenders are never held up for long), without rereading or
@@ -172,7 +172,6 @@ class SqliteStore:
                 keys, upto = self._pending_keys(low)
                 if upto == low:  # no pending prefixes for this leaf: hash the leaf data
                     keys, upto = self._hashed_keys(low)
-                keys.sort()  # B-tree inserts in key order touch each page once
                 _insert_flat(self._db, _HASH_INSERT, 2, list(chain.from_iterable(keys)))
                 self._db.execute("DELETE FROM pending WHERE start < ?", (upto,))
                 self._db.execute("UPDATE indexed SET upto = ? WHERE id = 1", (upto,))
