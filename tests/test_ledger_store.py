@@ -154,3 +154,22 @@ def test_inclusion_node_groups_name_the_ranges_of_rfc_9162() -> None:
     cases += [(rng.randrange(n), n) for n in (rng.randrange(1, 1 << 40) for _ in range(3000))]
     for index, size in cases:
         assert inclusion_node_groups(index, size) == by_ranges(index, size)
+
+
+def test_lookups_from_another_connection_see_every_append(tmp_path: Path) -> None:
+    """One connection appends, another looks up in between: each lookup indexes what the
+    other connection queued, and no leaf is indexed twice or missed."""
+    path = tmp_path / "two.db"
+    with SqliteStore(path, create=True) as writer_store:
+        writer = _new_log(writer_store)
+        with SqliteStore(path) as reader_store:
+            reader = TransparencyLog.open(reader_store)
+            appended: list[bytes] = []
+            for round_ in range(6):
+                batch = [f"{round_}/{i} 자격증".encode() for i in range(round_ * 37 + 1)]
+                writer.append_batch(batch)
+                appended += batch
+                for i in (0, len(appended) // 2, len(appended) - 1):
+                    assert reader.find_leaf(leaf_hash(appended[i])) == i
+    assert _sqlite_count(path, "SELECT count(*) FROM by_hash") == len(appended)
+    assert _sqlite_count(path, "SELECT count(*) FROM pending") == 0
