@@ -17,12 +17,12 @@ JSON-LD expansion (~80 % of pyld's time) depends almost only on the shape. So:
 * Later documents of the shape fill the slots, and RDFC-1.0 runs directly on the quads when
   first-degree hashing names every blank node (a credential with an id: no ambiguity).
 * When it does not (look-alike blank nodes: a presentation's credential graphs and proofs,
-  a transcript's repeated identifier objects), the filled quads are handed, as the dataset
-  pyld's own ``to_rdf`` would have produced up to blank node labels and quad order, to the
-  caller's bounded RDFC-1.0 (``finish``): expansion and RDF conversion are skipped, the
-  work bound still applies. ``finish`` answers ``None`` when its verdict could differ from
-  pyld's (the bound trips, or the work would depend on the labels); so does a missing
-  ``finish``; pyld then decides.
+  a transcript's repeated identifier objects), Hash N-Degree Quads runs here too, under the
+  caller's work bound (``bounds``), as long as every related-node group it meets has a
+  single permutation. Then the work is the same whatever the blank node labels, so pyld,
+  on its own dataset, would do the same work and pass the same bound. A group with several
+  permutations (whose pruning, and so the work counted, follows the labels), a tripped
+  bound, or no ``bounds``: ``None``, and pyld decides.
 * Anything else (an IRI that could expand differently) returns ``None`` and the caller
   uses pyld.
 """
@@ -45,8 +45,6 @@ from pyld.nquads import escape
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
-# a pyld RDF dataset: graph name ("@default" or a term value) -> triples of term dicts
-Dataset = dict[str, list[dict[str, dict[str, str]]]]
 _MAX_SHAPES = 256
 _MAX_VARIANTS_PER_SHAPE = 64
 _PYLD_ONLY = object()
@@ -256,8 +254,6 @@ class Template:
     # per literal slot: the value object's (@type, @language), part of pyld's value identity
     literal_identity: dict[int, tuple[Any, Any]]
     has_fixed_literals: bool
-    # per fixed literal's N-Quads text: the pyld term it came from (to rebuild a dataset)
-    fixed_literal_terms: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -295,12 +291,12 @@ class TemplateCache:
         build: Callable[[dict[str, Any], list[Any], frozenset[int]], Template],
         reference: Callable[[], str],
         hash_name: str,
-        finish: Callable[[Dataset], str | None] | None = None,
+        bounds: tuple[int, int] | None = None,
     ) -> str | None:
         """Canonical N-Quads from the shape's template, or None when pyld must do it.
 
-        ``finish`` is the caller's bounded RDFC-1.0 over a pyld dataset, for documents whose
-        blank nodes first-degree hashing cannot tell apart (None: let pyld decide).
+        ``bounds`` is the caller's ``(max_work_factor, max_permutations)`` for Hash N-Degree
+        Quads (see ``documents.canonize``); without it only first-degree hashing runs here.
         """
         shape, leaves = describe(document, self.steering_keys)
         entry = self._shapes.get(shape)
@@ -312,11 +308,11 @@ class TemplateCache:
             self.stats["pyld"] += 1
             return None
         if template is not None:
-            result = self.fill(template, leaves, hash_name, finish)
+            result = self.fill(template, leaves, hash_name, bounds)
             self.stats["template" if result is not None else "pyld"] += 1
             return result
         self.stats["built"] += 1
-        return self._first_of_variant(entry, document, leaves, build, reference, hash_name, finish)
+        return self._first_of_variant(entry, document, leaves, build, reference, hash_name, bounds)
 
     def _first_of_variant(
         self,
@@ -326,7 +322,7 @@ class TemplateCache:
         build: Callable[..., Template],
         reference: Callable[[], str],
         hash_name: str,
-        finish: Callable[[Dataset], str | None] | None,
+        bounds: tuple[int, int] | None,
     ) -> str | None:
         template: Template | None = None
         odd_value = probe_failed = False
@@ -359,7 +355,7 @@ class TemplateCache:
         if (
             probe_failed
             or template is None
-            or (self.fill(template, leaves, hash_name, finish) not in (None, expected))
+            or (self.fill(template, leaves, hash_name, bounds) not in (None, expected))
         ):
             entry.variants[key] = _PYLD_ONLY
         else:
@@ -372,7 +368,7 @@ class TemplateCache:
         template: Template,
         leaves: list[Any],
         hash_name: str,
-        finish: Callable[[Dataset], str | None] | None = None,
+        bounds: tuple[int, int] | None = None,
     ) -> str | None:
         iri_ok, terms = self.iri_ok, template.prefix_terms
         for index in template.iri_slots:
@@ -384,26 +380,16 @@ class TemplateCache:
             if type(value) is not str:
                 return None
             literals[index] = '"' + escape(value) + '"' + suffix
-        literal_terms: dict[str, dict[str, str]] = {}
         for index, meta in template.literal_meta.items():
-            term = self._literal_term(leaves[index], meta)
-            literals[index] = text = _literal_nquads(term)
-            literal_terms[text] = term
+            literals[index] = _literal_nquads(self._literal_term(leaves[index], meta))
         rows = self._rows(template, leaves, literals)
         if rows is None:
             return None
-        labels = _label_blank_nodes(rows, template.blank_nodes, hash_name)
-        if labels is None:
-            if finish is None:
-                return None
-            for index, suffix in template.literal_suffix.items():
-                literal_terms[literals[index]] = _string_literal_term(leaves[index], suffix)
-            literal_terms.update(template.fixed_literal_terms)
-            dataset = _dataset(rows, literal_terms)
-            result = finish(dataset)
-            if result is not None:
-                self.stats["bounded"] += 1
-            return result
+        labelled = _label_blank_nodes(rows, template.blank_nodes, hash_name, bounds)
+        if labelled is None:
+            return None
+        labels, n_degree = labelled
+        self.stats["bounded"] += n_degree
         lines = [_line(row, labels) for row in rows]
         lines.sort()
         return "".join(lines)
@@ -462,42 +448,6 @@ def _literal_nquads(term: dict[str, str]) -> str:
     return text
 
 
-def _string_literal_term(value: str, suffix: str) -> dict[str, str]:
-    """The pyld term of a string slot, from its value and the template's suffix."""
-    if suffix.startswith("@"):
-        return {
-            "type": "literal",
-            "value": value,
-            "datatype": _RDF_LANGSTRING,
-            "language": suffix[1:],
-        }
-    datatype = suffix[3:-1] if suffix.startswith("^^<") else _XSD_STRING
-    return {"type": "literal", "value": value, "datatype": datatype}
-
-
-def _dataset(rows: list[tuple[Any, ...]], literal_terms: dict[str, dict[str, str]]) -> Dataset:
-    """The filled quads as a pyld RDF dataset (fresh dicts: RDFC-1.0 rewrites them in place)."""
-
-    def term(part: Any) -> dict[str, str]:
-        if type(part) is int:
-            return {"type": "blank node", "value": f"_:b{part}"}
-        if part[0] == "<":
-            return {"type": "IRI", "value": part[1:-1]}
-        return dict(literal_terms[part])
-
-    dataset: Dataset = {}
-    for subject, predicate, obj, graph in rows:
-        name = "@default" if graph is None else term(graph)["value"]
-        dataset.setdefault(name, []).append(
-            {
-                "subject": term(subject),
-                "predicate": {"type": "IRI", "value": predicate[1:-1]},
-                "object": term(obj),
-            }
-        )
-    return dataset
-
-
 def _term(component: _Component, leaves: list[Any], literals: dict[int, str]) -> Any:
     kind, value = component
     if kind == "i" or kind == "t":
@@ -519,12 +469,14 @@ def _line(row: tuple[Any, ...], labels: list[str]) -> str:
     return f"{s} {predicate} {o} {g} .\n"
 
 
-def _label_blank_nodes(rows: list[tuple[Any, ...]], count: int, hash_name: str) -> list[str] | None:
-    """RDFC-1.0 labels when first-degree hashes tell every blank node apart, else None."""
+def _label_blank_nodes(
+    rows: list[tuple[Any, ...]], count: int, hash_name: str, bounds: tuple[int, int] | None
+) -> tuple[list[str], bool] | None:
+    """RDFC-1.0 labels and whether Hash N-Degree Quads was needed; None: pyld must run."""
     if count == 0:
-        return []
+        return [], False
     if count == 1:
-        return ["_:c14n0"]
+        return ["_:c14n0"], False
     # pyld lists a quad once per position the node holds in it (a self-loop twice)
     quads_of: list[list[tuple[Any, ...]]] = [[] for _ in range(count)]
     for row in rows:
@@ -539,12 +491,151 @@ def _label_blank_nodes(rows: list[tuple[Any, ...]], count: int, hash_name: str) 
         for line in mentions:
             digest.update(line.encode("utf-8"))
         hashes.append(digest.hexdigest())
-    if len(set(hashes)) != count:
+    if len(set(hashes)) == count:
+        canonical = [""] * count
+        for rank, node in enumerate(sorted(range(count), key=hashes.__getitem__)):
+            canonical[node] = f"_:c14n{rank}"
+        return canonical, False
+    if bounds is None:
         return None
-    canonical = [""] * count
-    for rank, node in enumerate(sorted(range(count), key=hashes.__getitem__)):
-        canonical[node] = f"_:c14n{rank}"
-    return canonical
+    try:
+        return _NDegree(quads_of, hashes, hash_name, *bounds).labels(), True
+    except (_NeedsPyld, RecursionError):
+        return None
+
+
+class _NeedsPyld(Exception):
+    """Hash N-Degree Quads met work whose amount could depend on labels, or the bound."""
+
+
+class _Issuer:
+    """RDFC-1.0's identifier issuer over integer blank nodes."""
+
+    __slots__ = ("existing", "order", "prefix")
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.existing: dict[int, str] = {}
+        self.order: list[int] = []
+
+    def issue(self, node: int) -> str:
+        label = self.existing.get(node)
+        if label is None:
+            label = self.existing[node] = f"{self.prefix}{len(self.order)}"
+            self.order.append(node)
+        return label
+
+    def copy(self) -> _Issuer:
+        other = _Issuer(self.prefix)
+        other.existing = dict(self.existing)
+        other.order = list(self.order)
+        return other
+
+
+class _NDegree:
+    """RDFC-1.0 labelling after first-degree hashing (section 4.4.3), single permutations only.
+
+    The bound is documents._BoundedRdfc10's: each blank node may enter Hash N-Degree Quads
+    at most ``ambiguous ** max_work_factor`` times, and every related-node group spends one
+    of ``max_permutations``. A group with several permutations raises :class:`_NeedsPyld`
+    before any work on it, as does the bound.
+    """
+
+    def __init__(
+        self,
+        quads_of: list[list[tuple[Any, ...]]],
+        first_degree: list[str],
+        hash_name: str,
+        max_work_factor: int,
+        max_permutations: int,
+    ) -> None:
+        self.quads_of = quads_of
+        self.first_degree = first_degree
+        self.hash_name = hash_name
+        self.max_work_factor = max_work_factor
+        self.permutations_left = max_permutations
+        self.canonical = _Issuer("_:c14n")
+        self.entries = [0] * len(first_degree)
+        self.max_entries = 0
+
+    def labels(self) -> list[str]:
+        """Every blank node's canonical label, by node number."""
+        groups: dict[str, list[int]] = {}
+        for node, digest in enumerate(self.first_degree):
+            groups.setdefault(digest, []).append(node)
+        for digest in sorted(groups):
+            if len(groups[digest]) == 1:
+                self.canonical.issue(groups[digest][0])
+        ambiguous = len(self.first_degree) - len(self.canonical.order)
+        self.max_entries = (
+            0 if self.max_work_factor <= 0 else max(1, ambiguous) ** self.max_work_factor
+        )
+        for digest in sorted(groups):
+            if len(groups[digest]) == 1:
+                continue
+            results = []
+            for node in groups[digest]:
+                if node in self.canonical.existing:
+                    continue
+                issuer = _Issuer("_:b")
+                issuer.issue(node)
+                results.append(self.hash_n_degree(node, issuer))
+            # RDFC-1.0 orders equal hashes no further (pyld: its set's order); a stable sort
+            for _, issuer in sorted(results, key=lambda result: result[0]):
+                for node in issuer.order:
+                    self.canonical.issue(node)
+        return [self.canonical.existing[node] for node in range(len(self.first_degree))]
+
+    def hash_n_degree(self, node: int, issuer: _Issuer) -> tuple[str, _Issuer]:
+        self.entries[node] += 1
+        if self.entries[node] > self.max_entries:
+            raise _NeedsPyld("deep iterations")
+        related = self._related(node, issuer)
+        for members in related.values():
+            if any(member != members[0] for member in members):
+                raise _NeedsPyld("several permutations")
+            self.permutations_left -= 1
+            if self.permutations_left < 0:
+                raise _NeedsPyld("permutations")
+        digest = hashlib.new(self.hash_name)
+        for related_hash in sorted(related):
+            digest.update(related_hash.encode("utf-8"))
+            other = related[related_hash][0]
+            copy = issuer.copy()
+            recurse = []
+            path = ""
+            for _ in related[related_hash]:  # the one permutation: ``other``, maybe repeated
+                known = self.canonical.existing.get(other)
+                if known is not None:
+                    path += known
+                    continue
+                if other not in copy.existing:
+                    recurse.append(other)
+                path += copy.issue(other)
+            for member in recurse:
+                result, copy = self.hash_n_degree(member, copy)
+                path += copy.issue(member) + "<" + result + ">"
+            digest.update(path.encode("utf-8"))
+            issuer = copy
+        return digest.hexdigest(), issuer
+
+    def _related(self, node: int, issuer: _Issuer) -> dict[str, list[int]]:
+        related: dict[str, list[int]] = {}
+        for row in self.quads_of[node]:
+            for position, part in (("s", row[0]), ("o", row[2]), ("g", row[3])):
+                if type(part) is int and part != node:
+                    label = (
+                        self.canonical.existing.get(part)
+                        or issuer.existing.get(part)
+                        or self.first_degree[part]
+                    )
+                    digest = hashlib.new(self.hash_name)
+                    digest.update(position.encode("utf-8"))
+                    if position != "g":
+                        digest.update(row[1].encode("utf-8"))
+                    digest.update(label.encode("utf-8"))
+                    related.setdefault(digest.hexdigest(), []).append(part)
+        return related
 
 
 def _first_degree_line(row: tuple[Any, ...], node: int) -> str:
@@ -644,7 +735,6 @@ def _template_from_dataset(
     dataset: dict[str, list[Any]], tracer: _Tracer, token: str, prefix_terms: frozenset[str]
 ) -> Template:
     blank: dict[str, int] = {}
-    fixed_terms: dict[str, dict[str, str]] = {}
     quads = []
     for graph_name, triples in dataset.items():
         graph = (
@@ -658,7 +748,6 @@ def _template_from_dataset(
                 blank,
                 tracer,
                 token,
-                fixed_terms,
             )
         )
         for triple in triples:
@@ -667,9 +756,9 @@ def _template_from_dataset(
                 raise NotTemplatable("unexpected predicate")
             quads.append(
                 (
-                    _component(triple["subject"], blank, tracer, token, fixed_terms),
+                    _component(triple["subject"], blank, tracer, token),
                     "<" + predicate["value"] + ">",
-                    _component(triple["object"], blank, tracer, token, fixed_terms),
+                    _component(triple["object"], blank, tracer, token),
                     graph,
                 )
             )
@@ -697,7 +786,6 @@ def _template_from_dataset(
         prefix_terms,
         identity,
         fixed,
-        fixed_terms,
     )
 
 
@@ -715,11 +803,7 @@ def _string_suffix(value: Any, meta: dict[str, Any]) -> str | None:
 
 
 def _component(
-    term: dict[str, Any],
-    blank: dict[str, int],
-    tracer: _Tracer,
-    token: str,
-    fixed_terms: dict[str, dict[str, str]],
+    term: dict[str, Any], blank: dict[str, int], tracer: _Tracer, token: str
 ) -> _Component:
     kind, value = term["type"], term["value"]
     if kind == "blank node":
@@ -739,9 +823,7 @@ def _component(
     literal = {"type": "literal", "value": value, "datatype": term["datatype"]}
     if term.get("language"):
         literal["language"] = term["language"]
-    text = _literal_nquads(literal)
-    fixed_terms[text] = literal
-    return ("t", text)
+    return ("t", _literal_nquads(literal))
 
 
 def _slot_number(value: str, token: str) -> int:

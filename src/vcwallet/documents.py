@@ -389,6 +389,8 @@ def canonize(
         raise MalformedDocumentError("a JSON-LD document must be a JSON object")
     if check_json:
         _json.check_value(document)
+    if hash_name not in ("sha256", "sha384"):  # before the fast path, which takes any name
+        raise ValueError(f"RDFC-1.0 hash must be sha256 or sha384, not {hash_name!r}")
     bounds: dict[str, Any] = {
         "max_work_factor": max_work_factor,
         "max_permutations": max_permutations,
@@ -402,7 +404,7 @@ def canonize(
                 build=functools.partial(_build_template, cache=templates, loader=loader),
                 reference=lambda: _canonize_with_pyld(document, loader, **bounds),
                 hash_name=hash_name,
-                finish=lambda dataset: _canonize_filled(dataset, **bounds),
+                bounds=(max_work_factor, max_permutations),
             )
             if result is not None:
                 return result
@@ -460,26 +462,6 @@ def canonize_dataset(
         raise CanonicalizationLimitError("RDFC-1.0 recursion too deep") from None
 
 
-def _canonize_filled(dataset: dict[str, list[Any]], **bounds: Any) -> str | None:
-    """RDFC-1.0 over a template's filled dataset, or None when pyld must decide.
-
-    The dataset is pyld's up to blank node labels and quad order. RDFC-1.0's output does
-    not depend on those, but the work bound can: the labels order the permutations that
-    Hash N-Degree Quads tries, and a cheaper order prunes more. So this run gives up (None)
-    on any related-node group with more than one permutation, and on the bound itself:
-    what remains does the same work in any order, so pyld could only agree.
-    """
-    algorithm = _BoundedRdfc10(single_permutations=True, **bounds)
-    try:
-        return str(algorithm.main(dataset, {"format": "application/n-quads"}))
-    except (CanonicalizationLimitError, _OrderMatters, RecursionError):
-        return None
-
-
-class _OrderMatters(Exception):
-    """Raised by a single-permutation run that met a group with several permutations."""
-
-
 def canonize_nquads(
     nquads: str,
     *,
@@ -499,16 +481,8 @@ def canonize_nquads(
 class _BoundedRdfc10(URDNA2015):  # type: ignore[misc]
     """pyld's URDNA2015 (= RDFC-1.0) with rdf-canonize's deep-iteration bound."""
 
-    def __init__(
-        self,
-        *,
-        max_work_factor: int,
-        max_permutations: int,
-        hash_name: str,
-        single_permutations: bool = False,
-    ) -> None:
+    def __init__(self, *, max_work_factor: int, max_permutations: int, hash_name: str) -> None:
         super().__init__()
-        self._single_permutations = single_permutations
         if hash_name not in ("sha256", "sha384"):
             raise ValueError(f"RDFC-1.0 hash must be sha256 or sha384, not {hash_name!r}")
         self._hash_name = hash_name
@@ -557,8 +531,6 @@ class _BoundedRdfc10(URDNA2015):  # type: ignore[misc]
             cost *= math.comb(placed, count)
             if cost > self._permutations_left:
                 break
-        if cost > 1 and self._single_permutations:
-            raise _OrderMatters(cost)
         self._permutations_left -= cost
         if self._permutations_left < 0:
             raise CanonicalizationLimitError(
