@@ -323,3 +323,50 @@ def test_generated_look_alike_trees_agree_with_pyld():
     stats = fast.templates().stats
     # Hash N-Degree Quads ran on the fast path, and multi-permutation work went to pyld
     assert stats["bounded"] > 20 and stats["pyld"] > 5, stats
+
+
+def _smallest_budget(document: dict[str, Any]) -> int:
+    """The fewest permutations pyld's bounded RDFC-1.0 needs for ``document``."""
+    low, high = 0, 4096
+    while low < high:
+        middle = (low + high) // 2
+        try:
+            canonize(document, fast=False, max_permutations=middle)
+        except CanonicalizationLimitError:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def test_fast_path_spends_exactly_the_permutation_budget_pyld_spends(issued):
+    presentation = {
+        "@context": [V2],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [issued["diploma"], issued["transcript"]],
+    }
+    transcript = {key: item for key, item in issued["transcript"].items() if key != "proof"}
+    # the transcript's look-alikes have no blank neighbours: nothing to permute
+    for document in (presentation, transcript):
+        budget = _smallest_budget(document)
+        assert (budget > 0) is (document is presentation)
+        fast = DocumentLoader()
+        canonize(document, loader=fast)  # builds the template
+        before = fast.templates().stats["bounded"]
+        if budget > 0:
+            # one permutation short: refused, as pyld refuses it
+            with pytest.raises(CanonicalizationLimitError):
+                canonize(document, loader=fast, max_permutations=budget - 1)
+            assert fast.templates().stats["bounded"] == before
+        # exactly enough: served by the fast path itself, with pyld's answer
+        expected = canonize(document, fast=False, max_permutations=budget)
+        assert canonize(document, loader=fast, max_permutations=budget) == expected
+        assert fast.templates().stats["bounded"] == before + 1
+
+
+def test_unknown_hash_names_are_refused_on_the_fast_path_too(issued):
+    loader = DocumentLoader()
+    canonize(issued["transcript"], loader=loader)
+    for name in ("md5", "sha1", "SHA256"):
+        with pytest.raises(ValueError):
+            canonize(issued["transcript"], loader=loader, hash_name=name)
