@@ -374,8 +374,9 @@ def _verify_di(document: dict[str, Any], evidence: _Evidence, *, resolver: Any, 
     from . import proofs
 
     try:
-        found = proofs.verify_proof(
-            document, resolver=resolver, expected_purpose="assertionMethod", loader=loader
+        found = proofs.verify_proof(  # verify_credential has checked the JSON already
+            document, resolver=resolver, expected_purpose="assertionMethod", loader=loader,
+            check_json=False,
         )
     except (UnknownContextError, UndefinedTermError, CanonicalizationLimitError) as exc:
         evidence.signature = failed("signature", f"could not canonicalise the document: {exc}")

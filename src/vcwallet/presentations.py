@@ -422,8 +422,9 @@ def _check_di_holder(document: dict[str, Any], challenge: str, domain: str, reso
     stated = proof if isinstance(proof, dict) else {}
     evidence = _HolderEvidence(document, holder, [])
     try:
+        # _check_shape walked the whole presentation as strict JSON already
         found = proofs.verify_proof(document, resolver=resolver, expected_purpose="authentication",
-                                    loader=loader, now=now)
+                                    loader=loader, now=now, check_json=False)
     except (VerificationError, MalformedDocumentError, ResolutionError) as exc:
         evidence.checks.append(failed("holder_proof", str(exc) or "the holder's proof does not verify"))
     else:

@@ -123,8 +123,12 @@ def verify_proof(
     domain: str | None = None,
     loader: documents.DocumentLoader | None = None,
     now: datetime | None = None,
+    check_json: bool = True,
 ) -> VerifiedProof:
     """Verify the document's single ``DataIntegrityProof``; return what it proves.
+
+    ``check_json=False`` skips the strict-JSON walk for a caller that has just made it
+    (as :func:`documents.canonize` does).
 
     Raises :class:`InvalidSignature`, :class:`ProofPurposeError` (wrong purpose,
     challenge / domain mismatch, key not listed under the purpose),
@@ -134,7 +138,8 @@ def verify_proof(
     """
     if not isinstance(document, dict):
         raise MalformedDocumentError("a secured document must be a JSON object")
-    _json.check_value(document)
+    if check_json:
+        _json.check_value(document)
     proof = document.get("proof")
     if isinstance(proof, list):
         raise MalformedDocumentError("proof sets and chains are not supported (one proof only)")
