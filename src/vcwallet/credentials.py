@@ -23,7 +23,7 @@ import functools
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from . import _json
@@ -53,6 +53,7 @@ from .model import (
     shape_problems,
     skipped,
     types_of,
+    utc_now,
     validity_check,
 )
 
@@ -76,14 +77,6 @@ class SecuredCredential:
         if isinstance(self.data, str):
             return (self.data + "\n").encode("ascii")
         return (_json.dumps(self.data, pretty=True) + "\n").encode("utf-8")
-
-
-def _now(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise ValueError("now must carry a time zone")
-    return now
 
 
 @functools.cache
@@ -142,7 +135,7 @@ def issue(
     anything that would not survive JSON-LD processing.
     """
     kind = type_name if isinstance(type_name, CredentialType) else credential_type(type_name)
-    moment = _now(now)
+    moment = utc_now(now)
     issuer = issuer or signer.public_key.did_key
     credential = kind.build(
         subject,
@@ -205,7 +198,7 @@ def secure(
             verification_method=method,
             cryptosuite=_CRYPTOSUITES[format],
             proof_purpose="assertionMethod",
-            created=_now(now),
+            created=utc_now(now),
             loader=loader,
         )
         return SecuredCredential("di", signed, credential)
@@ -302,7 +295,7 @@ def verify_credential(
     """
     from . import documents
 
-    moment = _now(now)
+    moment = utc_now(now)
     resolver = resolver or default_resolver()
     loader = document_loader or documents.default_loader()
     kind = detect_format(data)

@@ -170,6 +170,15 @@ def parse_datetime(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def utc_now(now: datetime | None = None) -> datetime:
+    """``now`` if given (it must carry a time zone), else the current time in UTC."""
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("now must carry a time zone")
+    return now
+
+
 def format_datetime(moment: datetime) -> str:
     """UTC, second precision, ``Z`` suffix (the form we issue)."""
     if moment.tzinfo is None:

@@ -37,7 +37,7 @@ import hmac
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from . import _json
@@ -63,6 +63,7 @@ from .model import (
     passed,
     skipped,
     types_of,
+    utc_now,
 )
 
 __all__ = [
@@ -100,14 +101,6 @@ _NO_KEY_BINDING = ("the SD-JWT carries no key-binding JWT, so nothing shows the 
                    "presented it for this challenge and domain")
 
 SecuredForm = SecuredCredential | dict[str, Any] | str | bytes
-
-
-def _now(now: datetime | None) -> datetime:
-    if now is None:
-        return datetime.now(UTC)
-    if now.tzinfo is None:
-        raise ValueError("now must carry a time zone")
-    return now
 
 
 # --------------------------------------------------------------------------------------
@@ -222,7 +215,7 @@ def create_presentation(
     _binding_value(domain, "domain")
     if isinstance(credentials, str | bytes | dict):
         raise TypeError("credentials must be a sequence of secured credentials")
-    moment = _now(now)
+    moment = utc_now(now)
     method = verification_method or default_verification_method(holder_did, holder)
     presentation: dict[str, Any] = {
         "@context": [VC_V2_CONTEXT],
@@ -283,7 +276,7 @@ def verify_presentation(
 
     _binding_value(challenge, "challenge")
     _binding_value(domain, "domain")
-    moment = _now(now)
+    moment = utc_now(now)
     resolver = CachingResolver(resolver or DidResolver())
     loader = document_loader or documents.default_loader()
     kind, document = _read_presentation(vp)
@@ -700,7 +693,7 @@ def present_from_wallet(
         raise ValueError(f"unknown presentation format {format!r}; use 'di' or 'jwt'")
     _binding_value(challenge, "challenge")
     _binding_value(domain, "domain")
-    moment = _now(now)
+    moment = utc_now(now)
     selection = select(parse_request(request), wallet.request_index())
     secured = [
         _held_form(wallet, key, selection.disclose_for(key), challenge, domain, moment)

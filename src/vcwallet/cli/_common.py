@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
+
+from .. import _json
+from ..errors import MalformedDocumentError
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -41,3 +45,22 @@ def passphrase_from_env(required: bool = False, prompt: str = "Passphrase") -> s
             raise CliFailure(EXIT_USAGE, f"a passphrase is needed: set {PASSPHRASE_ENV}")
         return str(click.prompt(prompt, hide_input=True))
     return None
+
+
+def read_json_file(path: str) -> Any:
+    """Strict JSON from a file; unreadable or invalid input is a usage error (exit 2)."""
+    try:
+        return _json.loads(read_bytes(path))
+    except MalformedDocumentError as exc:
+        raise CliFailure(EXIT_USAGE, f"{path}: {exc}") from None
+
+
+def write_output(path: str, data: bytes) -> None:
+    """Write through a temporary file, so a failed run never leaves half a file behind."""
+    target = Path(path)
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    except OSError as exc:
+        raise CliFailure(EXIT_USAGE, f"cannot write {path}: {exc.strerror}") from None

@@ -10,12 +10,19 @@ from typing import Any
 
 import click
 
-from .. import _json
 from ..credentials import ISSUE_FORMATS, issue, verify_credential
-from ..errors import MalformedDocumentError
 from ..keys import KeyPair
 from ..model import CredentialResult, Status
-from ._common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliFailure, passphrase_from_env, read_bytes
+from ._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliFailure,
+    passphrase_from_env,
+    read_bytes,
+    read_json_file,
+    write_output,
+)
 
 TYPE_NAMES = ("diploma", "transcript", "badge", "battery")
 
@@ -29,21 +36,8 @@ def parse_time(value: str, option: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def read_json_file(path: str) -> Any:
-    try:
-        return _json.loads(read_bytes(path))
-    except MalformedDocumentError as exc:
-        raise CliFailure(EXIT_USAGE, f"{path}: {exc}") from None
 
 
-def write_output(path: str, data: bytes) -> None:
-    target = Path(path)
-    try:
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
-    except OSError as exc:
-        raise CliFailure(EXIT_USAGE, f"cannot write {path}: {exc.strerror}") from None
 
 
 def static_resolver_from_files(paths: tuple[str, ...]) -> Any:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
-
 from collections.abc import Sequence
+from typing import Any
 
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey

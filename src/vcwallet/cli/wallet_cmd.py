@@ -15,11 +15,18 @@ from typing import Any
 
 import click
 
-from .. import _json
-from ..errors import CredentialRefused, MalformedDocumentError, UnmetRequirement
+from ..errors import CredentialRefused, UnmetRequirement
 from ..keys import KeyType
 from ..wallet import CredentialEntry, Wallet
-from ._common import EXIT_FAILED, EXIT_USAGE, CliFailure, passphrase_from_env, read_bytes
+from ._common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    CliFailure,
+    passphrase_from_env,
+    read_bytes,
+    read_json_file,
+    write_output,
+)
 
 BACKUP_PASSPHRASE_ENV = "VCWALLET_BACKUP_PASSPHRASE"
 
@@ -41,22 +48,8 @@ def _open(path: str) -> Wallet:
     return Wallet.open(path, _passphrase())
 
 
-def read_json_file(path: str) -> Any:
-    try:
-        return _json.loads(read_bytes(path))
-    except MalformedDocumentError as exc:
-        raise CliFailure(EXIT_USAGE, f"{path}: {exc}") from None
 
 
-def write_output(path: str, data: bytes) -> None:
-    """Write through a temporary file, so a failed run never leaves half a file behind."""
-    target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(target)
-    except OSError as exc:
-        raise CliFailure(EXIT_USAGE, f"cannot write {path}: {exc.strerror}") from None
 
 
 def _dump(value: Any) -> str:
