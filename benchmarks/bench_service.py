@@ -19,63 +19,19 @@ columns (server process and client process, microseconds per request, from /proc
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _issuer_process import TOKEN, cpu_seconds, start_issuer
+
 from vcwallet import anchor
 from vcwallet.client import IssuerClient
 from vcwallet.demo import example_subject
-from vcwallet.errors import TransportError
 from vcwallet.keys import KeyPair
-
-TOKEN = "bench-token-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
-    KeyPair.generate().save(folder / "issuer.key")
-    port = free_port()
-    (folder / "issuer.toml").write_text(
-        "[issuer]\nname = '한국대학교'\nkey_file = 'issuer.key'\ndata_dir = 'data'\n"
-        f"[server]\nport = {port}\n[auth]\nissue_tokens = ['env:BENCH_TOKEN']\n", "utf-8")
-    process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from vcwallet.cli import main; sys.exit(main())",
-         "serve", "--config", str(folder / "issuer.toml"), "--log-level", "warning"],
-        env={**os.environ, "BENCH_TOKEN": TOKEN}, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    with IssuerClient(base, timeout=2) as probe:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                probe.checkpoint()
-                return process, base
-            except TransportError:
-                if time.monotonic() > deadline:
-                    process.kill()
-                    raise
-                time.sleep(0.1)
-
-
-def server_cpu(pid: int) -> float:
-    """CPU seconds the server process has used (Linux /proc; 0.0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def drive(call: Callable[[], object], *, total: int, threads: int) -> tuple[float, list[float]]:
@@ -119,7 +75,7 @@ def main() -> None:
     parser.add_argument("--credentials", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-service-") as scratch:
-        process, base = start_server(Path(scratch))
+        process, base = start_issuer(Path(scratch), "한국대학교")
         try:
             run(base, args.requests, args.credentials, process.pid)
         finally:
@@ -133,9 +89,9 @@ def run(base: str, requests: int, credentials: int, pid: int) -> None:
     print(f"issuer service at {base} (separate process), client: IssuerClient (httpx pool)")
     with IssuerClient(base, token=TOKEN, timeout=30) as staff:
         for fmt in ("jwt", "di-eddsa"):
-            start, cpu = time.perf_counter(), server_cpu(pid)
+            start, cpu = time.perf_counter(), cpu_seconds(pid)
             issued = [staff.issue("diploma", subject, format=fmt) for _ in range(credentials // 2)]
-            wall, cpu = time.perf_counter() - start, server_cpu(pid) - cpu
+            wall, cpu = time.perf_counter() - start, cpu_seconds(pid) - cpu
             print(f"  issue {fmt:<16}   1 thread   {len(issued) / wall:>6.0f} credentials/s"
                   f"   server CPU {cpu / len(issued) * 1e3:5.1f} ms/credential "
                   "(status allocation, signature, fsynced ledger append + checkpoint)")
@@ -154,9 +110,9 @@ def run(base: str, requests: int, credentials: int, pid: int) -> None:
             for _ in range(50):
                 call()  # warm the pool and the server's caches
             for threads in (1, 10, 50):
-                server_before, client_before = server_cpu(pid), time.process_time()
+                server_before, client_before = cpu_seconds(pid), time.process_time()
                 wall, latencies = drive(call, total=requests, threads=threads)
-                report(name, wall, latencies, threads, server_cpu(pid) - server_before,
+                report(name, wall, latencies, threads, cpu_seconds(pid) - server_before,
                        time.process_time() - client_before)
 
 

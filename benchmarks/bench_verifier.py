@@ -18,27 +18,24 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import os
 import pstats
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from _issuer_process import TOKEN, cpu_seconds, start_issuer
+
 from vcwallet.client import IssuerClient
 from vcwallet.demo import example_subject
-from vcwallet.errors import TransportError
 from vcwallet.keys import KeyPair
 from vcwallet.policy import TrustedIssuer, TrustPolicy
 from vcwallet.presentations import create_presentation
 from vcwallet.verifier import Verifier
 
-TOKEN = "bench-token-0123456789abcdef"
 DOMAIN = "hr.acme.example"
 ISSUERS = (("한국대학교", "diploma"), ("SW아카데미 교육원", "badge"),
            ("이브이체크 배터리진단센터", "battery"))
@@ -58,42 +55,10 @@ class _Inline:
         return None
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
-def start_issuer(folder: Path, name: str) -> tuple[subprocess.Popen[bytes], str]:
-    """``vcwallet serve`` for one issuer in a subprocess; (process, base URL) once it answers."""
-    folder.mkdir(parents=True)
-    KeyPair.generate().save(folder / "issuer.key")
-    port = free_port()
-    (folder / "issuer.toml").write_text(
-        f"[issuer]\nname = '{name}'\nkey_file = 'issuer.key'\ndata_dir = 'data'\n"
-        f"[server]\nport = {port}\n[auth]\nissue_tokens = ['env:BENCH_TOKEN']\n", "utf-8")
-    process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from vcwallet.cli import main; sys.exit(main())",
-         "serve", "--config", str(folder / "issuer.toml"), "--log-level", "warning"],
-        env={**os.environ, "BENCH_TOKEN": TOKEN}, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    with IssuerClient(base, timeout=2) as probe:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                probe.did_document()
-                return process, base
-            except TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    process.kill()
-                    raise SystemExit(f"the issuer service {name} did not start") from None
-                time.sleep(0.1)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], fraction: float) -> float:
