@@ -86,7 +86,7 @@ def main() -> None:
 def run(base: str, requests: int, credentials: int, pid: int) -> None:
     holder = KeyPair.generate()
     subject = {**example_subject("diploma"), "id": holder.did_key}
-    print(f"issuer service at {base} (separate process), client: IssuerClient (httpx pool)")
+    print(f"issuer service at {base} (separate process), client: IssuerClient (keep-alive http.client pool)")
     with IssuerClient(base, token=TOKEN, timeout=30) as staff:
         for fmt in ("jwt", "di-eddsa"):
             start, cpu = time.perf_counter(), cpu_seconds(pid)

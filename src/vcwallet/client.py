@@ -1,9 +1,10 @@
 """The employer's (and anyone's) HTTP client for one issuer's service.
 
 :class:`IssuerClient` speaks to the routes of :mod:`vcwallet.service` over one pooled
-``httpx.Client`` (keep-alive connections, so a verifier's round trips to an issuer cost a
-request each, not a TCP handshake each). Several clients may share one ``httpx.Client``
-(pass ``http=``), which is how a verifier talking to many issuers keeps a single pool.
+small keep-alive pool of ``http.client`` connections (so a verifier's round trips to an
+issuer cost a request each, not a TCP handshake each, and little CPU: httpx spends about
+twice as much per loopback request). An ``httpx.Client`` may be injected instead (pass
+``http=`` to share one between clients, or ``transport=`` for tests and proxies).
 
 What it returns is parsed but NOT trusted: checkpoints are note text to verify with the
 log's key, proofs are :class:`~vcwallet.ledger.InclusionProof` /
@@ -21,6 +22,9 @@ JSON error);
 from __future__ import annotations
 
 import base64
+import http.client
+import ssl
+import threading
 import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +44,14 @@ __all__ = ["DEFAULT_TIMEOUT", "IssuerClient", "LedgerEvidence", "LogKey"]
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024  # a 131,072-entry status list is ~1 KiB gzipped: ample
+MAX_IDLE = 32  # idle keep-alive connections kept per issuer
+# POST routes that change nothing, so a request lost on a stale connection may be sent again
+_READ_ONLY_POSTS = frozenset({"/ledger/evidence", "/credentials/verify",
+                              "/presentations/verify"})
+# what a keep-alive connection the server has meanwhile closed fails with
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+# no answer: the network, the protocol, or (ValueError) a header value http.client cannot send
+_NO_ANSWER = (OSError, http.client.HTTPException, ValueError)
 
 
 @dataclass(frozen=True)
@@ -74,13 +86,105 @@ class _Answer:
             raise MalformedDocumentError("the answer is not UTF-8 text") from None
 
 
+class _Failed(Exception):
+    """A request that got no answer (``cause`` says why)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(cause)
+        self.cause, self.timed_out = cause, isinstance(cause, TimeoutError)
+
+
+class _KeepAlive:
+    """HTTP/1.1 to one host over a small pool of ``http.client`` keep-alive connections
+    (a connection is taken for a request and put back once its answer is read in full, so
+    short-lived threads leave nothing behind). https uses the default, verifying SSL
+    context. Raises :class:`_Failed` when no answer came, MalformedDocumentError for an
+    answer over ``max_bytes``."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        parts = urllib.parse.urlsplit(base_url)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._host, self._port = parts.hostname or "", parts.port
+        self._timeout = timeout
+        self._context = ssl.create_default_context() if parts.scheme == "https" else None
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle, self._closed = self._idle, [], True
+        for connection in idle:
+            connection.close()
+
+    def send(self, method: str, target: str, body: bytes | None, headers: dict[str, str],
+             max_bytes: int, *, retry: bool) -> _Answer:
+        """One request; ``retry``: it may be sent again when a reused connection turns out
+        to have been closed by the server (only for requests that change nothing)."""
+        connection, reused = self._take()
+        try:
+            return self._exchange(connection, method, target, body, headers, max_bytes)
+        except _STALE as exc:
+            if not (retry and reused):
+                raise _Failed(exc) from None
+        except _NO_ANSWER as exc:
+            raise _Failed(exc) from None
+        try:  # the server had closed that idle connection: once more on a new one
+            return self._exchange(self._connect(), method, target, body, headers, max_bytes)
+        except _NO_ANSWER as exc:
+            raise _Failed(exc) from None
+
+    def _take(self) -> tuple[http.client.HTTPConnection, bool]:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop(), True
+        return self._connect(), False
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self._context is not None:
+            return http.client.HTTPSConnection(self._host, self._port, timeout=self._timeout,
+                                               context=self._context)
+        return http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+
+    def _exchange(self, connection: http.client.HTTPConnection, method: str, target: str,
+                  body: bytes | None, headers: dict[str, str], max_bytes: int) -> _Answer:
+        try:
+            connection.request(method, target, body=body, headers=headers)
+            response = connection.getresponse()
+            content = response.read(max_bytes + 1)  # one byte more tells "too large"
+            answer = _Answer(response.status, response.getheader("content-type", ""), content)
+        except BaseException:
+            connection.close()
+            raise
+        if len(content) > max_bytes:
+            connection.close()
+            raise MalformedDocumentError(
+                f"{self._origin}{target}: answer is larger than {max_bytes} bytes")
+        self._put_back(connection, response)
+        return answer
+
+    def _put_back(self, connection: http.client.HTTPConnection,
+                  response: http.client.HTTPResponse) -> None:
+        """Keep the connection for the next request if its answer was read to the end and
+        the server keeps it open."""
+        if not response.isclosed() or response.will_close:
+            connection.close()
+            return
+        with self._lock:
+            if not self._closed and len(self._idle) < MAX_IDLE:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+
 class IssuerClient:
     """A client for the issuer service at ``base_url`` (``http://127.0.0.1:8443``).
 
-    ``http``: an ``httpx.Client`` to share (not closed by :meth:`close`); otherwise one is
-    made with ``transport`` (tests, proxies) and ``timeout``. ``token`` (bearer, for
-    issuing and status changes) and ``api_key`` (an employer's, for consented release) are
-    sent only to the routes that need them.
+    ``http``: an ``httpx.Client`` to share (not closed by :meth:`close`); or, with
+    ``transport`` (tests, proxies), an ``httpx.Client`` is made on it; otherwise requests go
+    over this client's own keep-alive ``http.client`` connections. ``timeout``: seconds per
+    connect / read. ``token`` (bearer, for issuing and status changes) and ``api_key`` (an
+    employer's, for consented release) are sent only to the routes that need them.
     """
 
     def __init__(
@@ -101,9 +205,12 @@ class IssuerClient:
         self.did = did_web_for_base_url(self.base_url)
         self.max_bytes = max_bytes
         self._owns_http = http is None
-        self._http = http or httpx.Client(
+        self._lean = _KeepAlive(self.base_url, timeout) \
+            if http is None and transport is None else None
+        self._http = http if http is not None or transport is None else httpx.Client(
             transport=transport, timeout=timeout, follow_redirects=False,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=32))
+        self._prefix = parts.path.rstrip("/")
         self._token = token
         self._api_key = api_key
         # the https URL prefix did:web resolution asks for, mapped onto base_url
@@ -130,7 +237,9 @@ class IssuerClient:
         self.close()
 
     def close(self) -> None:
-        if self._owns_http:
+        if self._lean is not None:
+            self._lean.close()
+        elif self._owns_http and self._http is not None:
             self._http.close()
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -142,25 +251,35 @@ class IssuerClient:
         if content is not None:
             sent["Content-Type"] = "application/json"
         try:
-            with self._http.stream(method, url, params=params, content=content,
-                                   headers=sent) as response:
-                chunks, size = [], 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        raise MalformedDocumentError(
-                            f"{url}: answer is larger than {self.max_bytes} bytes")
-                    chunks.append(chunk)
-                answer = _Answer(response.status_code,
-                                 response.headers.get("content-type", ""), b"".join(chunks))
-        except httpx.TimeoutException:
-            raise TransportError(f"{url}: the issuer did not answer in time") from None
+            if self._lean is not None:
+                query = "?" + urllib.parse.urlencode(params) if params else ""
+                answer = self._lean.send(
+                    method, self._prefix + path + query, content, sent, self.max_bytes,
+                    retry=method == "GET" or path in _READ_ONLY_POSTS)
+            else:
+                answer = self._via_httpx(method, url, params, content, sent)
+        except _Failed as failed:
+            raise _unreachable(url, failed.cause, failed.timed_out) from None
         except httpx.HTTPError as exc:
-            raise TransportError(f"{url}: cannot reach the issuer ({type(exc).__name__}: {exc})") \
-                from None
+            raise _unreachable(url, exc, isinstance(exc, httpx.TimeoutException)) from None
         if answer.status >= 400:
             raise self._refusal(url, answer)
         return answer
+
+    def _via_httpx(self, method: str, url: str, params: dict[str, Any] | None,
+                   content: bytes | None, headers: dict[str, str]) -> _Answer:
+        assert self._http is not None
+        with self._http.stream(method, url, params=params, content=content,
+                               headers=headers) as response:
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise MalformedDocumentError(
+                        f"{url}: answer is larger than {self.max_bytes} bytes")
+                chunks.append(chunk)
+            return _Answer(response.status_code, response.headers.get("content-type", ""),
+                           b"".join(chunks))
 
     def _refusal(self, url: str, response: _Answer) -> TransportError:
         status = response.status
@@ -333,6 +452,13 @@ class IssuerClient:
             raise MalformedDocumentError(f"{self.base_url}: consent answer has the wrong shape")
         found["receipt"] = _receipt(found.get("receipt"), self.base_url)
         return found
+
+
+def _unreachable(url: str, cause: BaseException, timed_out: bool) -> TransportError:
+    """The one wording of "no answer", whichever HTTP stack failed."""
+    if timed_out:
+        return TransportError(f"{url}: the issuer did not answer in time")
+    return TransportError(f"{url}: cannot reach the issuer ({type(cause).__name__}: {cause})")
 
 
 def _issue_body(type_name: str, subject: dict[str, Any], format: str, holder: str | None,
