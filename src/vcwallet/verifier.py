@@ -22,7 +22,8 @@ failure, not a silent update). An issuer that does not answer gives "status unkn
 "ledger unknown": a required check that is skipped, so never "verified".
 
 Credentials of one presentation are checked concurrently (a small thread pool), each
-issuer host has its own pooled keep-alive ``httpx.Client``, and did:web documents are
+issuer host has its own keep-alive connections (:class:`~vcwallet.client.IssuerClient`'s
+lean ``http.client`` pool, or an injected ``httpx.Client``), and did:web documents are
 cached for a short time (``did_cache_ttl``).
 """
 
@@ -96,6 +97,7 @@ _LOOPBACK = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 _VCT_PREFIX = "https://w3id.org/vcwallet/vct/"
 HttpFactory = Callable[[str], httpx.Client]
 MAX_BATCH = 256  # leaves per ledger request (the service's MAX_EVIDENCE_BATCH)
+MAX_REMEMBERED_DIDS = 4096  # issuer DIDs mapped to their clients without re-parsing
 
 
 # --------------------------------------------------------------------------------------
@@ -452,9 +454,10 @@ class Verifier:
     ``policy``: whom to trust for what (default: an empty :class:`TrustPolicy`, which trusts
     nobody; :class:`~vcwallet.policy.UnsafeAcceptAnyIssuer` for demos). ``http``: an
     ``httpx.Client`` shared by every issuer (left open), or a factory
-    ``f(base_url) -> httpx.Client`` (its clients are closed with the verifier; default: one
-    pooled client per issuer host). ``resolver``: a DID resolver (default:
-    did:key locally, did:web from the issuer's host, cached ``did_cache_ttl``).
+    ``f(base_url) -> httpx.Client`` (its clients are closed with the verifier; default: each
+    issuer host's IssuerClient keeps its own keep-alive ``http.client`` connections).
+    ``resolver``: a DID resolver (default: did:key locally, did:web from the issuer's host,
+    cached ``did_cache_ttl``).
     ``checkpoint_store``: remembered checkpoints (default: in memory). ``now``: a fixed
     clock (tests). ``timeout``: seconds per request. ``loopback_http``: reach loopback
     hosts (127.0.0.1, localhost, ::1) over plain http, where local services have no TLS.
@@ -488,6 +491,7 @@ class Verifier:
         self._did_cache_ttl = did_cache_ttl
         self._loopback_http = loopback_http
         self._clients: dict[str, IssuerClient] = {}
+        self._by_did: dict[str, IssuerClient] = {}  # spares parsing the did:web each time
         self._batchers: dict[str, _EvidenceBatcher] = {}
         self._made_http: list[httpx.Client] = []
         self._lock = threading.Lock()
@@ -496,6 +500,7 @@ class Verifier:
         self._cache_lock = threading.Lock()
         self._leaves: LRUCache[bytes, bytes] = LRUCache(maxsize=4096)
         self._notes: LRUCache[tuple[str, bytes, str], Checkpoint] = LRUCache(maxsize=256)
+        self._log_keys: LRUCache[str, tuple[str, Ed25519PublicKey]] = LRUCache(maxsize=256)
         self._pool = ThreadPoolExecutor(max_workers=max_workers,
                                         thread_name_prefix="vcwallet-verifier")
 
@@ -512,7 +517,7 @@ class Verifier:
         """Close the HTTP clients this verifier made and its thread pool."""
         self._pool.shutdown(wait=True)
         with self._lock:
-            clients, self._clients = list(self._clients.values()), {}
+            clients, self._clients, self._by_did = list(self._clients.values()), {}, {}
             made, self._made_http = self._made_http, []
             self._batchers = {}
         for client in clients:
@@ -535,12 +540,18 @@ class Verifier:
 
     def client_for(self, did: str) -> IssuerClient:
         """The (pooled, reused) client for the issuer behind ``did`` (a did:web)."""
+        with self._lock:
+            known = self._by_did.get(did)
+        if known is not None:
+            return known
         base = self._base_url(did)
         with self._lock:
             client = self._clients.get(base)
             if client is None:
                 client = self._make_client(base)
                 self._clients[base] = client
+            if len(self._by_did) < MAX_REMEMBERED_DIDS:  # bounded: DIDs come from input
+                self._by_did[did] = client
         return client
 
     def _make_client(self, base: str) -> IssuerClient:
@@ -691,7 +702,7 @@ class Verifier:
         """(public key, how it is known). LogProofError when keys disagree."""
         pinned = self.policy.log_key_for(issuer)
         if pinned is not None:
-            name, key = parse_verifier_key(pinned)
+            name, key = self._parsed_log_key(pinned)
             if name != origin:
                 raise LogProofError(f"the pinned log key is for {name}, the issuer's log is "
                                     f"{origin}")
@@ -707,8 +718,18 @@ class Verifier:
                 raise LogProofError("the issuer's /ledger/key contradicts itself")
             known = self.memory.remember_key(origin, offered.verifier_key)
             source = "first use"
-        _, key = parse_verifier_key(known)
+        _, key = self._parsed_log_key(known)
         return key, source
+
+    def _parsed_log_key(self, text: str) -> tuple[str, Ed25519PublicKey]:
+        """``parse_verifier_key``, once per key text (every credential needs its log key)."""
+        with self._cache_lock:
+            found = self._log_keys.get(text)
+        if found is None:
+            found = parse_verifier_key(text)
+            with self._cache_lock:
+                self._log_keys[text] = found
+        return found
 
     def _prove_anchor(self, client: IssuerClient, leaf: bytes, issuer: str,
                       moment: datetime) -> tuple[Check, LedgerAnchor | None]:
