@@ -42,6 +42,8 @@ from pyld import jsonld
 from pyld.identifier_issuer import IdentifierIssuer
 from pyld.nquads import escape
 
+from .errors import find_cause
+
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
@@ -681,7 +683,7 @@ def build_template(
     try:
         expanded = expand(tracer, probe)
     except Exception as exc:
-        control = _control_in_chain(exc)
+        control = find_cause(exc, TemplateControl)
         if control is not None:
             raise control from None
         raise
@@ -701,16 +703,6 @@ def _mentions(value: Any, key: str) -> bool:
         return any(_mentions(item, key) for item in value)
     return False
 
-
-def _control_in_chain(exc: BaseException) -> TemplateControl | None:
-    seen: BaseException | None = exc
-    visited: set[int] = set()
-    while seen is not None and id(seen) not in visited:
-        if isinstance(seen, TemplateControl):
-            return seen
-        visited.add(id(seen))
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def _inline_terms(value: Any) -> frozenset[str]:

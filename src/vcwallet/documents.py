@@ -57,6 +57,7 @@ from .errors import (
     UndefinedTermError,
     UnknownContextError,
     VcwalletError,
+    find_cause,
 )
 
 UNDEFINED_TERMS_V2 = "https://www.w3.org/ns/credentials/undefined-terms/v2"
@@ -322,10 +323,10 @@ def _run_pyld(call: Callable[[], Any]) -> Any:
     except VcwalletError:
         raise
     except jsonld.JsonLdError as exc:
-        control = _canon_cache._control_in_chain(exc)
+        control = find_cause(exc, _canon_cache.TemplateControl)
         if control is not None:
             raise control from None
-        own = _own_cause(exc)
+        own = find_cause(exc, VcwalletError)
         if own is not None:
             raise own from None
         raise MalformedDocumentError(f"JSON-LD processing failed: {_describe(exc)}") from None
@@ -335,16 +336,6 @@ def _run_pyld(call: Callable[[], Any]) -> Any:
         # pyld assumes well-formed JSON-LD in places and fails with bare Python errors
         raise MalformedDocumentError(f"JSON-LD processing failed: {type(exc).__name__}") from None
 
-
-def _own_cause(exc: BaseException) -> VcwalletError | None:
-    seen: BaseException | None = exc
-    visited: set[int] = set()
-    while seen is not None and id(seen) not in visited:
-        if isinstance(seen, VcwalletError):
-            return seen
-        visited.add(id(seen))
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def _describe(exc: jsonld.JsonLdError) -> str:

@@ -40,6 +40,24 @@ Programmer misuse (wrong argument types, impossible options) stays ``TypeError``
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def find_cause(exc: BaseException, kind: type[_E]) -> _E | None:
+    """The first exception of ``kind`` in ``exc``'s cause / context chain (``exc`` included).
+
+    pyld wraps the errors our hooks raise; this finds ours again."""
+    seen: BaseException | None = exc
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
+        if isinstance(seen, kind):
+            return seen
+        visited.add(id(seen))
+        seen = seen.__cause__ or seen.__context__
+    return None
+
 
 class VcwalletError(Exception):
     """Root of every error vcwallet raises on purpose."""
