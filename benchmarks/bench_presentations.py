@@ -14,7 +14,6 @@ recipe, whose rate ``add()`` is measured separately on 100 credentials).
 from __future__ import annotations
 
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from _timing import percentiles, say, timed
 
 from vcwallet import _json, credentials, jose, sdjwt
 from vcwallet.did import DidResolver
@@ -67,23 +68,10 @@ class Outcome:
     types: tuple[str, ...]
 
 
-def say(*args: Any) -> None:
-    print(*args, flush=True)
 
 
-def percentiles(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)]
-    return f"p50 {statistics.median(ordered):.2f} ms  p99 {p99:.2f} ms  (n={len(ordered)})"
 
 
-def timed(action: Any, rounds: int) -> list[float]:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
 
 
 def signature_verifier() -> Any:

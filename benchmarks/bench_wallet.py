@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -26,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from _timing import percentiles, say, timed
 
 from vcwallet import jose
 from vcwallet.did import DidResolver
@@ -108,23 +109,10 @@ def sign(claims: dict[str, Any], issuer: KeyPair, did: str) -> str:
     return jose.sign_jws(claims, issuer, header={"kid": kid, "typ": "vc+jwt", "cty": "vc"})
 
 
-def say(*args: Any) -> None:
-    print(*args, flush=True)
 
 
-def percentiles(samples: list[float]) -> str:
-    samples = sorted(samples)
-    p99 = samples[max(0, int(len(samples) * 0.99) - 1)]
-    return f"p50 {statistics.median(samples):.2f} ms  p99 {p99:.2f} ms"
 
 
-def timed(action: Any, rounds: int) -> list[float]:
-    samples = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
 
 
 def rss_mib() -> float:
