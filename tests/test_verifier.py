@@ -674,3 +674,63 @@ def test_cli_verify_online(orgs: dict[str, Org], holder: KeyPair, tmp_path: Path
     code, _, err = run("verify", str(credential_file), "--online", "--challenge", "c",
                        "--domain", DOMAIN)
     assert code == 2 and "verifies a presentation" in err
+
+
+# -- the offline half in worker processes ------------------------------------------------------
+def test_worker_processes_give_the_same_results(orgs: dict[str, Org], holder: KeyPair,
+                                                policy: TrustPolicy) -> None:
+    issued = three(orgs, holder)
+    vp = present(issued, holder)
+    forged = json.loads(json.dumps(issued[0].secured.data))  # edited before it is presented
+    forged["credentialSubject"]["name"] = "홍길동"
+    tampered = create_presentation([forged, *[c.secured for c in issued[1:]]], holder=holder,
+                                   holder_did=holder.did_key, challenge="nonce-1",
+                                   domain=DOMAIN)
+    afresh = status_lists.StatusListCache(max_age=timedelta(microseconds=1))
+    with Verifier(policy=policy, timeout=3) as here, \
+            Verifier(policy=policy, timeout=3, processes=2, status_cache=afresh) as there:
+        there._workers.start()  # type: ignore[union-attr]
+        for presentation in (vp, tampered):
+            ours = here.verify_presentation(presentation, challenge="nonce-1", domain=DOMAIN)
+            theirs = there.verify_presentation(presentation, challenge="nonce-1", domain=DOMAIN)
+            assert theirs.verified is ours.verified
+            assert [[(c.name, c.status) for c in one.checks] for one in theirs.credentials] \
+                == [[(c.name, c.status) for c in one.checks] for one in ours.credentials]
+            assert [c.anchor.leaf_index if c.anchor else None for c in theirs.credentials] \
+                == [c.anchor.leaf_index if c.anchor else None for c in ours.credentials]
+        assert ours.verified is False
+        assert outcome(theirs, 0, "signature") is Status.FAILED
+        assert outcome(theirs, 0, "ledger") is Status.SKIPPED  # never asked: it did not verify
+        with pytest.raises(MalformedDocumentError):  # the worker's refusal, same class
+            there.verify_presentation(b"not json", challenge="c", domain=DOMAIN)
+        revoked = orgs["univ"].issue("diploma", holder)
+        orgs["univ"].issuer.revoke(revoked.id)
+        result = there.verify_presentation(present([revoked], holder), challenge="nonce-1",
+                                           domain=DOMAIN)
+        assert not result.verified and result.credentials[0].revoked is True
+
+
+def test_worker_processes_that_die_are_replaced(orgs: dict[str, Org], holder: KeyPair,
+                                                policy: TrustPolicy) -> None:
+    import os
+    import signal
+
+    vp = present([orgs["univ"].issue("diploma", holder)], holder)
+    with Verifier(policy=policy, timeout=3, processes=1) as verifier:
+        assert verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN).verified
+        executor = verifier._workers._executor  # type: ignore[union-attr]
+        for pid in list(executor._processes):  # type: ignore[union-attr]
+            os.kill(pid, signal.SIGKILL)
+        result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+        assert result.verified, result.failures
+        assert verifier._workers._executor is not executor  # type: ignore[union-attr]
+
+
+def test_worker_processes_need_a_resolver_that_pickles() -> None:
+    class Local(StaticResolver):  # a class defined in a function does not pickle
+        pass
+
+    with pytest.raises(ValueError, match="pickles"):
+        Verifier(resolver=Local({}), processes=1)
+    with pytest.raises(ValueError, match="at least 1"):
+        Verifier(processes=-1)

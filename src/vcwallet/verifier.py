@@ -30,7 +30,6 @@ cached for a short time (``did_cache_ttl``).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import threading
@@ -48,6 +47,7 @@ from cachetools import LRUCache
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from . import _json, anchor
+from ._process_pool import LeafHashes, WorkerPool, WorkerSettings, offline_outcome
 from .client import DEFAULT_TIMEOUT, IssuerClient
 from .credential_types import CREDENTIAL_TYPES, detect_type
 from .did import DidResolver, did_web_to_url
@@ -313,7 +313,7 @@ class ConsentedCredential:
 class _Plan:
     """A credential whose issuer is to be asked for status and ledger evidence."""
 
-    item: Any
+    leaf: bytes | str  # the credential's leaf hash, or why it has none
     result: CredentialResult
     credential: Mapping[str, Any]
     issuer: str
@@ -461,6 +461,10 @@ class Verifier:
     ``checkpoint_store``: remembered checkpoints (default: in memory). ``now``: a fixed
     clock (tests). ``timeout``: seconds per request. ``loopback_http``: reach loopback
     hosts (127.0.0.1, localhost, ::1) over plain http, where local services have no TLS.
+    ``processes``: run the offline checks (proofs, canonicalisation, schemas, leaf hashes)
+    in that many worker processes, so concurrent verifications use more than one core
+    (default 0: in the calling thread). The workers resolve DIDs themselves (``resolver``
+    must then pickle); status, ledger and the checkpoint memory stay in this process.
     """
 
     def __init__(
@@ -476,6 +480,7 @@ class Verifier:
         did_cache_ttl: float = 60.0,
         max_workers: int = 8,
         loopback_http: bool = True,
+        processes: int = 0,
     ) -> None:
         if now is not None and now.tzinfo is None:
             raise ValueError("now must carry a time zone")
@@ -498,11 +503,13 @@ class Verifier:
         self._resolver: Any = None
         self._resolver_born = 0.0
         self._cache_lock = threading.Lock()
-        self._leaves: LRUCache[bytes, bytes] = LRUCache(maxsize=4096)
+        self._leaf_hashes = LeafHashes()
         self._notes: LRUCache[tuple[str, bytes, str], Checkpoint] = LRUCache(maxsize=256)
         self._log_keys: LRUCache[str, tuple[str, Ed25519PublicKey]] = LRUCache(maxsize=256)
         self._pool = ThreadPoolExecutor(max_workers=max_workers,
                                         thread_name_prefix="vcwallet-verifier")
+        self._workers = WorkerPool(processes, WorkerSettings(
+            resolver, timeout, did_cache_ttl, loopback_http)) if processes else None
 
     def __repr__(self) -> str:
         return f"Verifier(policy={self.policy!r}, issuers={len(self._clients)})"
@@ -514,8 +521,11 @@ class Verifier:
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP clients this verifier made and its thread pool."""
+        """Close the HTTP clients this verifier made, its thread pool and its worker
+        processes."""
         self._pool.shutdown(wait=True)
+        if self._workers is not None:
+            self._workers.close()
         with self._lock:
             clients, self._clients, self._by_did = list(self._clients.values()), {}, {}
             made, self._made_http = self._made_http, []
@@ -591,17 +601,18 @@ class Verifier:
 
         Raises :class:`MalformedDocumentError` only for input that is not a presentation.
         """
-        from .presentations import verify_presentation
-
         moment = self._moment()
         resolver = self.resolver()
-        offline = verify_presentation(vp, challenge=challenge, domain=domain,
-                                      resolver=resolver, now=moment)
+        if self._workers is not None:
+            outcome = self._workers.verify(vp, challenge, domain, moment)
+        else:
+            outcome = offline_outcome(vp, challenge, domain, resolver, moment,
+                                      self._leaf_hashes)
+        offline = outcome.result
         if not all_hold(offline.checks) or not offline.credentials:
             return OnlineResult(False, offline, (), moment, challenge, domain)
-        items = _secured_items(vp, offline.format)
-        plans = [self._plan(item, result) for item, result in
-                 zip(items, offline.credentials, strict=True)]
+        plans = [self._plan(leaf, result) for leaf, result in
+                 zip(outcome.leaves, offline.credentials, strict=True)]
         # one task per credential to ask (status is usually a cache hit, so the task is one
         # ledger round trip); the last runs in this thread. A task waits at most on a request
         # another thread is already sending, never on a queued task: no deadlock however
@@ -618,7 +629,7 @@ class Verifier:
         return OnlineResult(verified, offline, tuple(online), moment, challenge, domain)
 
     # -- one credential --------------------------------------------------------------------
-    def _plan(self, item: Any, result: CredentialResult) -> OnlineCredential | _Plan:
+    def _plan(self, leaf: bytes | str, result: CredentialResult) -> OnlineCredential | _Plan:
         """The offline verdict and trust decision; a finished result when the issuer need
         not (or cannot) be contacted, else a plan for the two round trips."""
         credential = result.credential or {}
@@ -643,12 +654,12 @@ class Verifier:
             checks = [*own, trust, failed("status", reason), failed("ledger", reason)]
             return OnlineCredential(_merged(result, checks), type_name, name, trusted,
                                     None, None, None)
-        return _Plan(item, result, credential, issuer, client, type_name, name, trusted,
+        return _Plan(leaf, result, credential, issuer, client, type_name, name, trusted,
                      [*own, trust])
 
     def _ask(self, plan: _Plan, resolver: Any, moment: datetime) -> OnlineCredential:
         found, status = self._status(plan.client, plan.credential, resolver, moment)
-        ledger, where = self._ledger(plan.client, plan.item, plan.issuer, moment)
+        ledger, where = self._ledger(plan.client, plan.leaf, plan.issuer, moment)
         return plan.finish(found, status, ledger, where)
 
     def _trust(self, issuer: str, types: set[str]) -> tuple[TrustedIssuer | None, Check]:
@@ -675,12 +686,10 @@ class Verifier:
                                now=moment, cache=self.status_cache)
         return results, status_check(results, had_status=bool(listed))
 
-    def _ledger(self, client: IssuerClient, item: Any, issuer: str,
+    def _ledger(self, client: IssuerClient, leaf: bytes | str, issuer: str,
                 moment: datetime) -> tuple[Check, LedgerAnchor | None]:
-        try:
-            leaf = self._leaf_hash(item)
-        except MalformedDocumentError as exc:
-            return failed("ledger", f"the credential has no ledger leaf: {exc}"), None
+        if isinstance(leaf, str):
+            return failed("ledger", f"the credential has no ledger leaf: {leaf}"), None
         try:
             return self._prove_anchor(client, leaf, issuer, moment)
         except TransportError as exc:
@@ -770,20 +779,6 @@ class Verifier:
                     client, self.memory, origin)
         return found
 
-    def _leaf_hash(self, item: Any) -> bytes:
-        """The credential's leaf hash, remembered by its exact bytes: for Data Integrity it
-        costs an RDFC-1.0 canonicalization, and employers see the same credential often."""
-        raw = _json.dumps(item).encode("utf-8") if isinstance(item, dict) else (
-            item.encode("utf-8") if isinstance(item, str) else bytes(item))
-        digest = hashlib.sha256(raw).digest()
-        with self._cache_lock:
-            found = self._leaves.get(digest)
-        if found is None:
-            found = anchor.credential_leaf_hash(item)
-            with self._cache_lock:
-                self._leaves[digest] = found
-        return found
-
     def _open_note(self, note: str, key: Ed25519PublicKey, origin: str) -> Checkpoint:
         """A checkpoint note opened with the log key; each (note, key) is checked once."""
         cache_key = (note, key.public_bytes_raw(), origin)
@@ -837,29 +832,6 @@ class Verifier:
 # --------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------
-def _secured_items(vp: dict[str, Any] | str | bytes, kind: str) -> list[Any]:
-    """Each credential of an already verified presentation in its secured form."""
-    from . import jose
-    from .presentations import ENVELOPED_TYPE, open_envelope
-
-    if isinstance(vp, dict):
-        document = vp
-    else:
-        text = vp.decode("utf-8") if isinstance(vp, bytes) else vp
-        text = text.strip().lstrip("\ufeff")
-        document = _json.loads(text) if kind == "di" else jose.unverified_payload(text)
-    entries = document.get("verifiableCredential", [])
-    entries = entries if isinstance(entries, list) else [entries]
-    items: list[Any] = []
-    for entry in entries:
-        types = entry.get("type") if isinstance(entry, dict) else None
-        if types == ENVELOPED_TYPE or (isinstance(types, list) and ENVELOPED_TYPE in types):
-            items.append(open_envelope(entry)[1])
-        else:
-            items.append(entry)
-    return items
-
-
 def _check_extends(old: Checkpoint, new: Checkpoint, path: Sequence[bytes]) -> None:
     """The newer tree extends the older one; InconsistentLog for a rewritten or forked log."""
     if new.tree_size < old.tree_size:
