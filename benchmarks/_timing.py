@@ -26,3 +26,28 @@ def percentiles(samples: list[float]) -> str:
     ordered = sorted(samples)
     p99 = ordered[max(0, int(len(ordered) * 0.99) - 1)]
     return f"p50 {statistics.median(ordered):.2f} ms  p99 {p99:.2f} ms  (n={len(ordered)})"
+
+
+def yardstick(seconds: float = 0.5) -> str:
+    """How fast this machine is right now, so runs on different days compare: Ed25519
+    verifications per second (OpenSSL, one core) and a pure-Python loop (the interpreter)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    public, message = key.public_key(), b"yardstick" * 8
+    signature = key.sign(message)
+    count, began = 0, time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        public.verify(signature, message)
+        count += 1
+    verify_rate = count / (time.perf_counter() - began)
+    began = time.perf_counter()
+    total = 0
+    for number in range(1_000_000):
+        total += number
+    loop_rate = 1.0 / (time.perf_counter() - began)
+    import cryptography
+
+    return (f"yardstick: Ed25519 verify {verify_rate:,.0f}/s (cryptography "
+            f"{cryptography.__version__}), pure-Python loop {loop_rate:.1f}M additions/s "
+            f"(the first session's figures were taken at ~11,000 verifications/s)")

@@ -1,23 +1,34 @@
 """The employer's online verification: a presentation of three credentials from three issuers.
 
 Starts three issuer services (``vcwallet serve``, each in its own interpreter, on loopback),
-has each issue one credential to a job seeker over HTTP (a diploma, a badge as vc+jwt, a
-battery report), wraps them in one presentation, then runs
+has each issue one credential to each of ``--holders`` job seekers over HTTP (a diploma, a
+badge as vc+jwt, a battery report), and has every job seeker answer ``--challenges``
+employer requests, each with its own challenge (one presentation per request, as in
+real use: no two verifications see the same presentation within a round). Then it runs
 ``Verifier.verify_presentation`` from 1, 10 and 50 threads: throughput (presentations/s)
-and p50 / p99 latency. Every verification includes the issuer round trips: a fresh
+and p50 / p99 latency, with the offline checks in the calling threads and (``--processes``)
+in worker processes. Every verification includes the issuer round trips: a fresh
 ``/ledger/evidence`` call per credential (checkpoint + inclusion + consistency) and the
 status lists (cached by the verifier for their ttl, as the spec allows). The verifier, its
 threads and the three servers share this machine's cores.
 
     .venv/bin/python benchmarks/bench_verifier.py [--seconds 5] [--levels 1,10,50]
+        [--processes 0,2]
+
+A closed loop of N threads can only show latency = N / throughput (Little's law), so the
+script also prints that floor, and an open-loop run (arrivals at a fixed rate) for the
+latency an employer sees at a given load. The first line is a yardstick of this machine's
+speed, so runs on different days compare.
 
 Target (issue 5, 2 cores): >= 200 presentations/s and p99 <= 50 ms at 50 concurrent.
+"cpu ms/pres: verifier" counts the verifier process and its worker processes.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import statistics
 import subprocess
@@ -28,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from _issuer_process import TOKEN, cpu_seconds, start_issuer
+from _timing import say, yardstick
 
 from vcwallet.client import IssuerClient
 from vcwallet.demo import example_subject
@@ -66,10 +78,13 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def run_level(verifier: Verifier, vps: list[Any], threads: int, seconds: float,
-              servers: list[int]) -> dict[str, float]:
-    """``threads`` workers verify presentations back to back for ``seconds`` (each worker
-    cycles through ``vps``: different holders, different credentials)."""
+Asked = tuple[Any, str]  # a presentation and the challenge it answers
+
+
+def run_level(verifier: Verifier, vps: list[Asked], threads: int, seconds: float,
+              servers: list[int], workers: list[int]) -> dict[str, float]:
+    """``threads`` workers verify presentations back to back for ``seconds`` (the workers
+    take turns through ``vps``: different holders, credentials and challenges)."""
     latencies: list[list[float]] = [[] for _ in range(threads)]
     failures = [0] * threads
     stop = threading.Event()
@@ -80,10 +95,10 @@ def run_level(verifier: Verifier, vps: list[Any], threads: int, seconds: float,
         mine = latencies[slot]
         turn = slot
         while not stop.is_set():
-            vp = vps[turn % len(vps)]
-            turn += 1
+            vp, challenge = vps[turn % len(vps)]
+            turn += threads
             began = time.perf_counter()
-            result = verifier.verify_presentation(vp, challenge="bench-nonce", domain=DOMAIN)
+            result = verifier.verify_presentation(vp, challenge=challenge, domain=DOMAIN)
             mine.append(time.perf_counter() - began)
             if not result.verified:
                 failures[slot] += 1
@@ -93,14 +108,14 @@ def run_level(verifier: Verifier, vps: list[Any], threads: int, seconds: float,
         thread.start()
     start_line.wait()
     began = time.perf_counter()
-    own_cpu = time.process_time()
+    own_cpu = time.process_time() + sum(cpu_seconds(pid) for pid in workers)
     server_cpu = sum(cpu_seconds(pid) for pid in servers)
     time.sleep(seconds)
     stop.set()
     for thread in pool:
         thread.join()
     wall = time.perf_counter() - began
-    own_cpu = time.process_time() - own_cpu
+    own_cpu = time.process_time() + sum(cpu_seconds(pid) for pid in workers) - own_cpu
     server_cpu = sum(cpu_seconds(pid) for pid in servers) - server_cpu
     every = [x for slot in latencies for x in slot]
     return {"threads": threads, "count": len(every), "rate": len(every) / wall,
@@ -109,7 +124,7 @@ def run_level(verifier: Verifier, vps: list[Any], threads: int, seconds: float,
             "cpu": own_cpu / len(every) * 1000, "server_cpu": server_cpu / len(every) * 1000}
 
 
-def run_open(verifier: Verifier, vps: list[Any], rate: float, seconds: float,
+def run_open(verifier: Verifier, vps: list[Asked], rate: float, seconds: float,
              limit: int = 50) -> dict[str, float]:
     """Presentations ARRIVE at ``rate`` per second (evenly spaced), at most ``limit`` in
     flight; latency counts from the arrival, so queueing shows. A closed loop of N threads
@@ -124,8 +139,8 @@ def run_open(verifier: Verifier, vps: list[Any], rate: float, seconds: float,
 
     def one(number: int, due: float) -> None:
         nonlocal failed
-        result = verifier.verify_presentation(vps[number % len(vps)], challenge="bench-nonce",
-                                              domain=DOMAIN)
+        vp, challenge = vps[number % len(vps)]
+        result = verifier.verify_presentation(vp, challenge=challenge, domain=DOMAIN)
         latencies.append(time.perf_counter() - due)
         if not result.verified:
             failed += 1
@@ -143,6 +158,65 @@ def run_open(verifier: Verifier, vps: list[Any], rate: float, seconds: float,
             "failed": failed}
 
 
+def warm_up(verifier: Verifier, vps: list[Asked], holders: int) -> None:
+    """The first verification (cold caches: did:web, status lists, log keys, templates),
+    then one per job seeker (the first ``holders`` presentations), so every issuer and
+    status list is known."""
+    first = time.perf_counter()
+    warm = verifier.verify_presentation(vps[0][0], challenge=vps[0][1], domain=DOMAIN)
+    if not warm.verified:
+        raise SystemExit(f"the presentation does not verify: {warm.failures}")
+    say(f"first verification (cold caches) {(time.perf_counter() - first) * 1000:.1f} ms")
+    for vp, challenge in vps[1:holders]:
+        verifier.verify_presentation(vp, challenge=challenge, domain=DOMAIN)
+
+
+def profile(verifier: Verifier, vps: list[Asked]) -> None:
+    """cProfile 200 sequential verifications, every round trip in this thread."""
+    warm_up(verifier, vps, 1)
+    verifier._pool.shutdown()
+    verifier._pool = _Inline()  # type: ignore[assignment]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for vp, challenge in vps[:200]:
+        verifier.verify_presentation(vp, challenge=challenge, domain=DOMAIN)
+    profiler.disable()
+    stats = pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative"))
+    stats.print_stats(int(os.environ.get("TOP", "40")))
+
+
+def worker_pids(verifier: Verifier) -> list[int]:
+    workers = verifier._workers
+    executor = workers._executor if workers is not None else None
+    return list(executor._processes) if executor is not None else []  # type: ignore[union-attr]
+
+
+def measure(verifier: Verifier, vps: list[Asked], processes: int, levels: list[int],
+            args: argparse.Namespace, servers: list[int]) -> None:
+    if verifier._workers is not None:
+        verifier._workers.start()
+    warm_up(verifier, vps, args.holders)
+    where = (f"{processes} worker processes" if processes
+             else "the calling threads")
+    say(f"-- offline checks in {where}")
+    say(f"{'threads':>7} {'count':>7} {'pres/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'mean ms':>8} {'floor ms':>8} {'failed':>6} {'cpu ms/pres: verifier':>22} "
+        f"{'servers':>8}")
+    for threads in levels:
+        row = run_level(verifier, vps, threads, args.seconds, servers, worker_pids(verifier))
+        floor = threads / row["rate"] * 1000  # Little's law: mean latency of a closed loop
+        say(f"{row['threads']:>7} {row['count']:>7} {row['rate']:>8.1f} "
+            f"{row['p50']:>8.1f} {row['p99']:>8.1f} {row['mean']:>8.1f} {floor:>8.1f} "
+            f"{row['failed']:>6} {row['cpu']:>22.2f} {row['server_cpu']:>8.2f}")
+    say("open loop (arrivals at a fixed rate, <= 50 in flight, latency from arrival):")
+    say(f"{'offered/s':>9} {'count':>7} {'done/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'failed':>6}")
+    for rate in [float(x) for x in args.open_rates.split(",") if x]:
+        row = run_open(verifier, vps, rate, args.seconds)
+        say(f"{row['offered']:>9.0f} {row['count']:>7} {row['rate']:>8.1f} "
+            f"{row['p50']:>8.1f} {row['p99']:>8.1f} {row['failed']:>6}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -153,12 +227,18 @@ def main() -> None:
                         help="the three credentials' formats (di-eddsa, jwt, cose)")
     parser.add_argument("--open-rates", default="50,100,150,200",
                         help="offered loads (presentations/s) for the open-loop run")
-    parser.add_argument("--holders", type=int, default=20,
+    parser.add_argument("--holders", type=int, default=40,
                         help="distinct job seekers (each presents their own three credentials)")
+    parser.add_argument("--challenges", type=int, default=25,
+                        help="employer requests each job seeker answers (one presentation each)")
+    parser.add_argument("--processes", default="0,2",
+                        help="worker processes for the offline checks, one run per value "
+                             "(0: in the calling threads)")
     parser.add_argument("--vp-format", default="di", choices=("di", "jwt"))
     parser.add_argument("--profile", action="store_true",
                         help="profile 200 sequential verifications instead")
     args = parser.parse_args()
+    say(yardstick())
     levels = [int(x) for x in args.levels.split(",")]
     formats = args.formats.split(",")
     if len(formats) != 3:
@@ -178,50 +258,23 @@ def main() -> None:
                         subject = {**example_subject(type_name), "id": holder.did_key}
                         mine.append(staff.issue(type_name, subject, format=fmt)[0])
                     entries.append(TrustedIssuer(staff.did, name, frozenset({type_name})))
-            vps = [create_presentation(mine, holder=holder, holder_did=holder.did_key,
-                                       challenge="bench-nonce", domain=DOMAIN,
-                                       format=args.vp_format)
-                   for mine, holder in zip(issued, holders)]
-            vp = vps[0]
+            vps = [(create_presentation(mine, holder=holder, holder_did=holder.did_key,
+                                        challenge=f"request-{turn}-{number}", domain=DOMAIN,
+                                        format=args.vp_format), f"request-{turn}-{number}")
+                   for turn in range(args.challenges)
+                   for number, (mine, holder) in enumerate(zip(issued, holders))]
+            say(f"{args.vp_format} presentations of 3 credentials ({', '.join(formats)}) from "
+                f"3 issuers: {len(vps)} presentations by {len(holders)} job seekers, each "
+                f"with its own challenge")
             policy = TrustPolicy(entries)
-            with Verifier(policy=policy, max_workers=args.workers) as verifier:
-                first = time.perf_counter()
-                warm = verifier.verify_presentation(vp, challenge="bench-nonce", domain=DOMAIN)
-                cold_ms = (time.perf_counter() - first) * 1000
-                if not warm.verified:
-                    raise SystemExit(f"the presentation does not verify: {warm.failures}")
-                print(f"{args.vp_format} presentation of 3 credentials ({', '.join(formats)}) "
-                      f"from 3 issuers; first verification (cold caches) {cold_ms:.1f} ms")
-                if args.profile:
-                    # every round trip in this thread, so the profile sees all of the work
-                    verifier._pool.shutdown()
-                    verifier._pool = _Inline()  # type: ignore[assignment]
-                    profiler = cProfile.Profile()
-                    profiler.enable()
-                    for _ in range(200):
-                        verifier.verify_presentation(vp, challenge="bench-nonce", domain=DOMAIN)
-                    profiler.disable()
-                    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
-                    return
-                servers = [p.pid for p in processes]
-                for other in vps[1:]:  # warm the did:web and status list caches
-                    verifier.verify_presentation(other, challenge="bench-nonce", domain=DOMAIN)
-                print(f"{'threads':>7} {'count':>7} {'pres/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-                      f"{'mean ms':>8} {'failed':>6} {'cpu ms/pres: verifier':>22} "
-                      f"{'servers':>8}")
-                for threads in levels:
-                    row = run_level(verifier, vps, threads, args.seconds, servers)
-                    print(f"{row['threads']:>7} {row['count']:>7} {row['rate']:>8.1f} "
-                          f"{row['p50']:>8.1f} {row['p99']:>8.1f} {row['mean']:>8.1f} "
-                          f"{row['failed']:>6} {row['cpu']:>22.2f} {row['server_cpu']:>8.2f}")
-                print("open loop (arrivals at a fixed rate, <= 50 in flight, latency from "
-                      "arrival):")
-                print(f"{'offered/s':>9} {'count':>7} {'done/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-                      f"{'failed':>6}")
-                for rate in [float(x) for x in args.open_rates.split(",") if x]:
-                    row = run_open(verifier, vps, rate, args.seconds)
-                    print(f"{row['offered']:>9.0f} {row['count']:>7} {row['rate']:>8.1f} "
-                          f"{row['p50']:>8.1f} {row['p99']:>8.1f} {row['failed']:>6}")
+            servers = [p.pid for p in processes]
+            for count in [int(x) for x in args.processes.split(",")]:
+                with Verifier(policy=policy, max_workers=args.workers,
+                              processes=count) as verifier:
+                    if args.profile:
+                        profile(verifier, vps)
+                        return
+                    measure(verifier, vps, count, levels, args, servers)
         finally:
             for process in processes:
                 process.terminate()
