@@ -20,7 +20,9 @@ Routes (OpenAPI at ``/openapi.json``, interactive docs at ``/docs``):
 Bodies are read with vcwallet's strict JSON (duplicate members and NaN refused) and capped
 by :class:`BodyLimit`. Read routes are ``async`` (fast SQLite reads on the event loop, no
 thread hop); routes that sign run in the thread pool. Errors are mapped in
-:mod:`vcwallet.service.errors`, nowhere else.
+:mod:`vcwallet.service.errors`, nowhere else. ``POST /ledger/evidence``, a verifier's
+round trip per presentation, is answered ahead of the router by :class:`EvidenceFastPath`
+from memoised proofs (:mod:`vcwallet.service.evidence`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hmac
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime
 from typing import Annotated, Any
@@ -37,15 +38,17 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from .. import _json, status
 from ..credentials import verify_credential
 from ..did import DidResolver, StaticResolver
-from ..errors import LedgerError, MalformedDocumentError, ResolutionError
+from ..errors import LedgerError, MalformedDocumentError, ResolutionError, VcwalletError
 from ..issuer import IssuedCredential, Issuer, IssueRequest, wire_form
 from ..model import all_hold
 from .config import ServiceConfig
-from .errors import ApiError, error_response, install_error_handlers
+from .errors import ApiError, error_response, install_error_handlers, response_for
+from .evidence import EvidenceAnswers, evidence_request, leaf_hash_param
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -53,8 +56,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-MAX_EVIDENCE_BATCH = 256
-_HEX_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
 MAX_BATCH = 1000  # credentials per /credentials/issue-batch request
 _STATUS_ACTIONS = {"revoked": "revoke", "suspended": "suspend", "active": "unsuspend"}
 
@@ -104,13 +105,77 @@ class BodyLimit:
 
 
 # --------------------------------------------------------------------------------------
+# the verifier's hot route, without the router
+# --------------------------------------------------------------------------------------
+_EVIDENCE_HEADERS = (b"content-type", b"application/json")
+
+
+class EvidenceFastPath:
+    """``POST /ledger/evidence`` answered here, ahead of FastAPI's routing, parameter
+    machinery and response classes, which cost more than the answer itself (a verifier
+    sends one per issuer per presentation). Same checks, same bytes, same errors as the
+    route (:meth:`_Routes.evidence_batch`), which stays for the OpenAPI document and for
+    any request this does not take (an app mounted under a root path)."""
+
+    def __init__(self, app: ASGIApp, *, answers: EvidenceAnswers) -> None:
+        self.app = app
+        self.answers = answers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/ledger/evidence" \
+                or scope["method"] != "POST" or scope.get("root_path"):
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await self._answer(scope, receive)
+        except (ApiError, VcwalletError, ValueError) as exc:  # what the route's handlers map
+            await response_for(exc)(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-length", str(len(body)).encode("latin-1")), _EVIDENCE_HEADERS]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer(self, scope: Scope, receive: Receive) -> bytes:
+        _check_json_type(_first_header(scope, b"content-type"))
+        wanted, since = evidence_request(_parse_json_body(await _read_body(receive)))
+        return self.answers.answer(wanted, since)
+
+
+def _first_header(scope: Scope, name: bytes) -> str:
+    """The first ``name`` header's value, as Starlette's ``Headers.get`` reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """The whole request body, as Starlette's ``Request.body`` reads it."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+# --------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------
 async def _json_body(request: Request) -> dict[str, Any]:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    _check_json_type(request.headers.get("content-type", ""))
+    return _parse_json_body(await request.body())
+
+
+def _check_json_type(content_type: str) -> None:
+    kind = content_type.split(";")[0].strip().lower()
     if kind != "application/json" and not kind.endswith("+json"):
         raise ApiError(415, "send the body as application/json")
-    raw = await request.body()
+
+
+def _parse_json_body(raw: bytes) -> dict[str, Any]:
     try:
         body = _json.loads(raw)
     except MalformedDocumentError as exc:
@@ -148,12 +213,6 @@ def _refuse_fetch(url: str) -> bytes:
     raise ResolutionError(f"this service resolves only its own did:web, not {url[:200]}")
 
 
-def _leaf_hash(value: str) -> bytes:
-    if not _HEX_HASH.fullmatch(value):
-        raise ApiError(400, "leaf_hash must be 64 hexadecimal digits")
-    return bytes.fromhex(value)
-
-
 # --------------------------------------------------------------------------------------
 # the app
 # --------------------------------------------------------------------------------------
@@ -171,6 +230,8 @@ def create_app(issuer: Issuer, config: ServiceConfig) -> FastAPI:
     install_error_handlers(app)
     routes = _Routes(issuer, config)
     routes.register(app)
+    # added first, so it sits inside BodyLimit: the same 413s apply to it
+    app.add_middleware(EvidenceFastPath, answers=routes.answers)  # type: ignore[arg-type]
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)  # type: ignore[arg-type]
     app.state.issuer = issuer
     return app
@@ -194,6 +255,7 @@ class _Routes:
         self._list_bodies: dict[str, tuple[Any, bytes, str]] = {}
         self._resolver = StaticResolver({issuer.did: issuer.did_document()},
                                         fallback=DidResolver(fetch=_refuse_fetch))
+        self.answers = EvidenceAnswers(issuer)
 
     # -- auth ---------------------------------------------------------------------------------
     def staff(self, credentials: Annotated[HTTPAuthorizationCredentials | None,
@@ -410,7 +472,7 @@ class _Routes:
                         tree_size: int | None = Query(None, ge=1)) -> JSONResponse:
         """Inclusion proof of a leaf; without ``tree_size``, against the latest checkpoint
         (whose note is returned beside the proof)."""
-        wanted = _leaf_hash(leaf_hash)
+        wanted = leaf_hash_param(leaf_hash)
         log = self.issuer.log
         note = None
         if tree_size is None:
@@ -439,7 +501,7 @@ class _Routes:
                        ) -> JSONResponse:
         """Everything a verifier needs in one round trip: the latest checkpoint, the leaf's
         inclusion proof against it, and (``since`` > 0) a consistency proof from ``since``."""
-        wanted = _leaf_hash(leaf_hash)
+        wanted = leaf_hash_param(leaf_hash)
         latest = self.issuer.latest_checkpoint()
         note, size = latest.note, latest.checkpoint.tree_size
         index = self._find(wanted)
@@ -454,37 +516,13 @@ class _Routes:
                              "inclusion": log.inclusion_proof(index, size).to_json(),
                              "consistency": consistency})
 
-    async def evidence_batch(self, request: Request) -> JSONResponse:
+    async def evidence_batch(self, request: Request) -> Response:
         """``{"leafHashes": [...], "since": n}``: one checkpoint, an inclusion proof for each
-        leaf against it (``null`` for a leaf it does not cover) and one consistency proof."""
-        body = await _json_body(request)
-        hashes, since = body.get("leafHashes"), body.get("since", 0)
-        if not isinstance(hashes, list) or not 0 < len(hashes) <= MAX_EVIDENCE_BATCH \
-                or not all(isinstance(h, str) for h in hashes):
-            raise ApiError(400, f"leafHashes must list 1 to {MAX_EVIDENCE_BATCH} leaf hashes")
-        if isinstance(since, bool) or not isinstance(since, int) or since < 0:
-            raise ApiError(400, "since must be a tree size (an integer >= 0)")
-        wanted = [_leaf_hash(h) for h in hashes]
-        latest = self.issuer.latest_checkpoint()
-        note, size = latest.note, latest.checkpoint.tree_size
-        if since > size:
-            raise ApiError(409, f"the log has {size} leaves, fewer than the {since} you saw",
-                           kind="InconsistentLog")
-        log = self.issuer.log
-        found: dict[int, int] = {}
-        for number, leaf in enumerate(wanted):
-            try:
-                index = log.find_leaf(leaf)
-            except LedgerError:
-                continue
-            if index < size:
-                found[number] = index
-        proofs = dict(zip(found, log.inclusion_proofs(list(found.values()), size))) \
-            if found else {}
-        consistency = log.consistency_proof(since, size).to_json() if since else None
-        return JSONResponse({"checkpoint": note, "consistency": consistency,
-                             "inclusions": [proofs[n].to_json() if n in proofs else None
-                                            for n in range(len(wanted))]})
+        leaf against it (``null`` for a leaf it does not cover) and one consistency proof.
+        (Served by :class:`EvidenceFastPath` ahead of the router; this route documents it
+        and answers when the fast path steps aside.)"""
+        wanted, since = evidence_request(await _json_body(request))
+        return Response(self.answers.answer(wanted, since), media_type="application/json")
 
     async def ledger_key(self) -> JSONResponse:
         log = self.issuer.log
