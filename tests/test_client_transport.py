@@ -1,6 +1,7 @@
-"""IssuerClient's own keep-alive HTTP (``http.client``) against small loopback servers that
-misbehave on purpose: connections closed between requests, answers too large, no answer.
-Also the same refusals through an injected ``httpx.Client``. No mocked HTTP."""
+"""IssuerClient's own keep-alive HTTP/1.1 against small loopback servers that misbehave on
+purpose: connections closed between requests or in the middle of an answer, answers too
+large, malformed, chunked or cut into small segments, no answer. Also the same refusals
+through an injected ``httpx.Client``. No mocked HTTP."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import socket
 import socketserver
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +45,9 @@ class _Server(socketserver.ThreadingTCPServer):
         self.status, self.close_after = status, close_after
         self.seen: list[tuple[str, str]] = []
         self.connections = 0
+        self.raw: list[bytes] = []
+        self.dribble = False
+        self.requests: list[tuple[dict[str, str], bytes]] = []
 
     @property
     def base_url(self) -> str:
@@ -59,13 +64,27 @@ class _Handler(socketserver.StreamRequestHandler):
             if not line:
                 return
             method, target, _ = line.decode("latin-1").split(" ", 2)
-            length = 0
+            length, fields = 0, {}
             while (header := self.rfile.readline()) not in (b"\r\n", b""):
                 name, _, value = header.decode("latin-1").partition(":")
+                fields[name.strip().lower()] = value.strip()
                 if name.strip().lower() == "content-length":
                     length = int(value)
-            self.rfile.read(length)
+            self.server.requests.append((fields, self.rfile.read(length)))
             self.server.seen.append((method, target))
+            if self.server.raw:  # answers written byte for byte, one per request
+                raw = self.server.raw.pop(0)
+                step = 7 if self.server.dribble else len(raw)  # dribble: in small segments
+                for at in range(0, len(raw), step):
+                    self.wfile.write(raw[at:at + step])
+                    self.wfile.flush()
+                    if self.server.dribble:
+                        time.sleep(0.001)
+                framed = b"Content-Length" in raw or b"chunked" in raw
+                if not self.server.raw or b"Connection: close" in raw or not framed:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                continue
             body = self.server.answer
             self.wfile.write(f"HTTP/1.1 {self.server.status} X\r\nContent-Type: application/json"
                              f"\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
@@ -209,3 +228,149 @@ def test_refusals_read_the_same_on_every_http_stack(injected: str) -> None:
                     as caught:
                 client.inclusion_proof(b"\x00" * 32)
         assert caught.value.status == 404 and caught.value.error_type == "NotFound"
+
+
+# -- the hand-written HTTP/1.1 reader ----------------------------------------------------------
+DOC = b'{"origin":"o"}'
+
+
+def plain(body: bytes = DOC, *, head: bytes = b"") -> bytes:
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+            + str(len(body)).encode() + b"\r\n" + head + b"\r\n" + body)
+
+
+CHUNKED = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+           b"Transfer-Encoding: chunked\r\n\r\n"
+           b'5;name=value\r\n{"ori\r\n9\r\ngin":"o"}\r\n0\r\nX-Trailer: t\r\n\r\n')
+
+
+@contextlib.contextmanager
+def scripted(*answers: bytes, dribble: bool = False) -> Iterator[_Server]:
+    """A server that writes ``answers`` as they are, one per request, and closes the
+    connection after the last one (or after one that says ``Connection: close``)."""
+    with _serve({}) as server:
+        server.raw, server.dribble = list(answers), dribble
+        yield server
+
+
+@pytest.mark.parametrize("dribble", [False, True])
+def test_chunked_and_sized_answers_share_one_connection(dribble: bool) -> None:
+    with scripted(CHUNKED, plain(), CHUNKED, plain("가".encode() * 5000), plain(),
+                  dribble=dribble) as server, IssuerClient(server.base_url) as client:
+        for _ in range(3):
+            assert client.did_document() == {"origin": "o"}
+        assert client.fetch(client._did_prefix + "/x") == "가".encode() * 5000
+        assert client.did_document() == {"origin": "o"}
+    assert server.connections == 1
+
+
+def test_the_request_is_well_formed() -> None:
+    with scripted(plain(b'{"checkpoint": "c", "inclusions": [null], "consistency": null}'),
+                  plain()) as server, IssuerClient(server.base_url) as client:
+        assert client.evidence_many([b"\x01" * 32], since=7)[1] == [None]
+        client.did_document()
+    port = server.server_address[1]
+    (posted, body), (got, empty) = server.requests
+    assert json.loads(body) == {"leafHashes": ["01" * 32], "since": 7}
+    assert posted["host"] == got["host"] == f"127.0.0.1:{port}"
+    assert posted["content-length"] == str(len(body)) and posted["content-type"] == \
+        "application/json"
+    assert "content-length" not in got and empty == b""
+
+
+def test_an_answer_framed_by_the_end_of_the_connection() -> None:
+    unframed = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n" + DOC
+    with scripted(unframed, plain()) as server, IssuerClient(server.base_url) as client:
+        assert client.did_document() == {"origin": "o"}
+        assert client.did_document() == {"origin": "o"}  # on a new connection
+    assert server.connections == 2
+
+
+@pytest.mark.parametrize("answer", [
+    plain(head=b"Connection: close\r\n"),
+    plain().replace(b"HTTP/1.1", b"HTTP/1.0"),  # 1.0 without keep-alive
+    plain() + b"HTTP/1.1 200 OK\r\n",  # bytes past the answer
+], ids=["connection-close", "http-1.0", "trailing-bytes"])
+def test_a_connection_that_cannot_carry_more_is_not_reused(answer: bytes) -> None:
+    with _serve({}) as server:
+        server.raw = [answer, plain(), plain()]
+        with IssuerClient(server.base_url) as client:
+            assert client.did_document() == {"origin": "o"}
+            assert client.did_document() == {"origin": "o"}
+        assert server.connections == 2
+
+
+def test_interim_answers_and_answers_without_a_body() -> None:
+    interim = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
+    no_content = b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"
+    with scripted(interim + plain(), no_content, plain()) as server, \
+            IssuerClient(server.base_url) as client:
+        assert client.did_document() == {"origin": "o"}
+        assert client.fetch(client._did_prefix + "/x") == b""
+        assert client.did_document() == {"origin": "o"}
+    assert server.connections == 1
+
+
+@pytest.mark.parametrize("answer", [
+    b"HTTP/2 200 OK\r\nContent-Length: 0\r\n\r\n",
+    b"HTTX/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 abc OK\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200OK\r\nContent-Length: 0\r\n\r\n",
+    b"garbage\r\n\r\n",
+    b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 1e3\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 14\r\nContent-Length: 15\r\n\r\n" + DOC,
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}xx0\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\n" + b"X-A: b\r\n" * 101 + b"\r\n",
+    b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nContent-Type: appl",  # closed in the middle of the header
+    plain()[:-3],  # closed in the middle of the body
+    CHUNKED[:-9],  # closed in the middle of the chunked body
+])
+def test_a_malformed_or_cut_answer_is_a_transport_error(answer: bytes) -> None:
+    with scripted(answer) as server, IssuerClient(server.base_url) as client, \
+            pytest.raises(TransportError, match="cannot reach the issuer"):
+        client.did_document()
+    assert server.seen == [("GET", "/.well-known/did.json")]  # answered, so not sent again
+
+
+@pytest.mark.parametrize("answer", [
+    plain(b'"' + b"x" * 5000 + b'"'),
+    CHUNKED.replace(b'5;name=value\r\n{"ori\r\n',
+                    b"1000\r\n" + b"x" * 4096 + b"\r\n10\r\n" + b"y" * 16 + b"\r\n"),
+    b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 5000,
+], ids=["sized", "chunked", "until-close"])
+def test_every_framing_keeps_to_max_bytes(answer: bytes) -> None:
+    with scripted(answer, plain()) as server:
+        with IssuerClient(server.base_url, max_bytes=4096) as client:
+            with pytest.raises(MalformedDocumentError, match="larger than 4096"):
+                client.did_document()
+            assert client.did_document() == {"origin": "o"}
+        assert server.connections == 2  # the half-read connection was dropped
+
+
+def test_a_target_that_cannot_be_sent_is_a_transport_error(steady: _Server) -> None:
+    with IssuerClient(steady.base_url) as client, \
+            pytest.raises(TransportError, match="cannot reach"):
+        client.fetch(client._did_prefix + "/a b")
+    assert steady.seen == []
+
+
+def test_https_with_a_trusted_certificate_keeps_its_connection(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = _self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the default context trusts it now
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with _serve({"origin": "o"}, tls=context) as server, \
+            IssuerClient(f"https://127.0.0.1:{server.server_address[1]}", timeout=5) as client:
+        for _ in range(3):
+            assert client.did_document() == {"origin": "o"}
+        assert server.connections == 1
+        assert server.requests[0][0]["host"] == f"127.0.0.1:{server.server_address[1]}"
