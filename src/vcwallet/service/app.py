@@ -518,9 +518,9 @@ class _Routes:
 
     async def evidence_batch(self, request: Request) -> Response:
         """``{"leafHashes": [...], "since": n}``: one checkpoint, an inclusion proof for each
-        leaf against it (``null`` for a leaf it does not cover) and one consistency proof.
-        (Served by :class:`EvidenceFastPath` ahead of the router; this route documents it
-        and answers when the fast path steps aside.)"""
+        leaf against it (``null`` for a leaf it does not cover) and one consistency proof."""
+        # EvidenceFastPath answers ahead of the router; this route documents the call (the
+        # docstring above is its OpenAPI text) and answers when the fast path steps aside
         wanted, since = evidence_request(await _json_body(request))
         return Response(self.answers.answer(wanted, since), media_type="application/json")
 
