@@ -31,7 +31,7 @@ from .errors import ApiError
 MAX_EVIDENCE_BATCH = 256
 _HEX_HASH = re.compile(r"^[0-9a-fA-F]{64}$")
 LEAF_MEMO = 1 << 16  # leaf hash -> index (about 10 MiB when full)
-PROOF_MEMO = 1 << 14  # (index, size) -> inclusion proof JSON; (first, second) -> consistency
+PROOF_MEMO = 1 << 12  # (index, size) -> inclusion proof JSON, (first, second) -> consistency: ~6 MiB
 
 
 def leaf_hash_param(value: str) -> bytes:
