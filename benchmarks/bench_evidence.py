@@ -89,9 +89,22 @@ class Target:
     def __init__(self, label: str, folder: Path, src: str | None) -> None:
         self.label = label
         self.process, self.base = _start(folder, src)
-        self.module = _client_module(src)
         self.leaves: list[bytes] = []
         self.sizes: list[int] = []
+        try:  # a failed setup must not leave the server running
+            self.module = _client_module(src)
+            self._issue()
+        except BaseException:
+            self.process.kill()
+            self.process.wait()
+            raise
+        self.client = self.module.IssuerClient(self.base)
+        self.samples: dict[str, list[float]] = {}
+        self.client_cpu: dict[str, float] = {}
+        self.server_cpu: dict[str, float] = {}
+        self.count: dict[str, int] = {}
+
+    def _issue(self) -> None:
         holder = KeyPair.generate()
         with self.module.IssuerClient(self.base, token=TOKEN) as staff:
             for _ in range(CREDENTIALS):
@@ -99,11 +112,6 @@ class Target:
                 receipt = staff.issue("diploma", subject)[1]
                 self.leaves.append(receipt.leaf_hash)
                 self.sizes.append(receipt.tree_size)
-        self.client = self.module.IssuerClient(self.base)
-        self.samples: dict[str, list[float]] = {}
-        self.client_cpu: dict[str, float] = {}
-        self.server_cpu: dict[str, float] = {}
-        self.count: dict[str, int] = {}
 
     def check(self) -> None:
         """The answers are what the bench claims to time (proofs for every leaf)."""
