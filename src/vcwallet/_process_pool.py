@@ -50,33 +50,31 @@ class WorkerSettings:
 
 @dataclass(frozen=True)
 class OfflineOutcome:
-    """The presentation's offline result, and each credential's secured form and leaf hash
-    (``leaves[i]`` is a hash, or the message of why credential ``i`` has none); the leaves
-    are only worked out for a presentation whose own checks hold."""
+    """The presentation's offline result and each credential's leaf hash (``leaves[i]`` is
+    a hash, or the message of why credential ``i`` has none); the leaves are only worked
+    out for a presentation whose own checks hold."""
 
     result: PresentationResult
-    items: tuple[Any, ...]
     leaves: tuple[bytes | str, ...]
 
 
 def offline_outcome(vp: Any, challenge: str, domain: str, resolver: Any, now: datetime,
                     leaf_hash: Any) -> OfflineOutcome:
-    """The offline checks of ``vp`` (as :func:`vcwallet.presentations.verify_presentation`),
-    its secured credentials and their leaf hashes (``leaf_hash(item) -> bytes``)."""
+    """The offline checks of ``vp`` (as :func:`vcwallet.presentations.verify_presentation`)
+    and its credentials' leaf hashes (``leaf_hash(secured form) -> bytes``)."""
     from .presentations import verify_presentation
 
     result = verify_presentation(vp, challenge=challenge, domain=domain, resolver=resolver,
                                  now=now)
     if not all_hold(result.checks) or not result.credentials:
-        return OfflineOutcome(result, (), ())
-    items = tuple(secured_items(vp, result.format))
+        return OfflineOutcome(result, ())
     leaves: list[bytes | str] = []
-    for item in items:
+    for item in secured_items(vp, result.format):
         try:
             leaves.append(leaf_hash(item))
         except MalformedDocumentError as exc:
             leaves.append(str(exc))
-    return OfflineOutcome(result, items, tuple(leaves))
+    return OfflineOutcome(result, tuple(leaves))
 
 
 def secured_items(vp: dict[str, Any] | str | bytes, kind: str) -> list[Any]:
