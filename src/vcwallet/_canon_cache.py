@@ -29,12 +29,15 @@ JSON-LD expansion (~80 % of pyld's time) depends almost only on the shape. So:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import math
 import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from cachetools import LRUCache
@@ -47,11 +50,19 @@ from .errors import find_cause
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_LANGSTRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
+_XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+_XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 _MAX_SHAPES = 256
 _MAX_VARIANTS_PER_SHAPE = 64
 _PYLD_ONLY = object()
 # pyld's own test for an absolute IRI (jsonld._is_absolute_iri), compiled once
 _ABSOLUTE_IRI = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*|_):[^\s]*$")
+# iri_ok's verdict in one match: the scheme, and whether "//" follows it
+_IRI_PARTS = re.compile(r"([A-Za-z][A-Za-z0-9+-.]*):(//)?[^\s]*")
+_JUST_STR = {str}
+_HASHES: dict[str, Callable[..., Any]] = {"sha256": hashlib.sha256, "sha384": hashlib.sha384}
+_NO_PLAN = object()
+_GENERAL = object()
 
 
 _KIND_BY_TYPE = {str: "s", int: "i", float: "f", bool: "b", type(None): "n"}
@@ -101,21 +112,37 @@ def describe(document: Any, steering_keys: frozenset[str]) -> tuple[Any, list[An
 
 
 def _describe(value: Any, steering: frozenset[str], leaves: list[Any]) -> Any:
-    kind = _KIND_BY_TYPE.get(type(value))
+    # leaf members are described in place (most members are leaves): a call saved each
+    kinds = _KIND_BY_TYPE
+    kind = kinds.get(type(value))
     if kind is not None:
         leaves.append(value)
         return kind
     if isinstance(value, dict):
         members = []
+        add = members.append
         for key in sorted(value):
             item = value[key]
             if key in steering or key[:1] == "@":
-                members.append((key, ("=", _freeze(item))))
+                add((key, ("=", _freeze(item))))
+                continue
+            kind = kinds.get(type(item))
+            if kind is None:
+                add((key, _describe(item, steering, leaves)))
             else:
-                members.append((key, _describe(item, steering, leaves)))
+                leaves.append(item)
+                add((key, kind))
         return tuple(members)
     if isinstance(value, list):
-        return ("[", *[_describe(item, steering, leaves) for item in value])
+        described = ["["]
+        for item in value:
+            kind = kinds.get(type(item))
+            if kind is None:
+                described.append(_describe(item, steering, leaves))
+            else:
+                leaves.append(item)
+                described.append(kind)
+        return tuple(described)
     leaves.append(value)
     return _kind(value)
 
@@ -256,6 +283,8 @@ class Template:
     # per literal slot: the value object's (@type, @language), part of pyld's value identity
     literal_identity: dict[int, tuple[Any, Any]]
     has_fixed_literals: bool
+    # the template compiled for filling (see _Plan); built on first use
+    plan: Any = None
 
 
 @dataclass
@@ -272,9 +301,10 @@ class TemplateCache:
         self.prefix_terms = prefix_terms
         self._shapes: LRUCache[Any, ShapeEntry] = LRUCache(maxsize=_MAX_SHAPES)
         self._literal = jsonld.JsonLdProcessor()
-        # how documents were served: from a template, by building one, or by pyld; and how
-        # many template answers needed the bounded RDFC-1.0 (look-alike blank nodes)
-        self.stats = {"template": 0, "built": 0, "pyld": 0, "bounded": 0}
+        # how documents were served: from a template, by building one, or by pyld; how
+        # many template answers came from the compiled plan, and how many needed the
+        # bounded RDFC-1.0 (look-alike blank nodes)
+        self.stats = {"template": 0, "built": 0, "pyld": 0, "planned": 0, "bounded": 0}
 
     def iri_ok(self, value: Any, prefix_terms: frozenset[str] | None = None) -> bool:
         """An IRI that pyld's expansion returns unchanged, whatever the active context."""
@@ -366,6 +396,90 @@ class TemplateCache:
 
     # -- filling ----------------------------------------------------------------------
     def fill(
+        self,
+        template: Template,
+        leaves: list[Any],
+        hash_name: str,
+        bounds: tuple[int, int] | None = None,
+    ) -> str | None:
+        """The canonical N-Quads of the template filled with ``leaves``, or None for pyld.
+
+        The compiled plan serves the usual case (every quad kept, first-degree hashing
+        names every blank node); anything else takes the general path below, which the
+        plan's answers equal byte for byte.
+        """
+        plan = template.plan
+        if plan is None:
+            plan = template.plan = _compile(template)
+        if plan is not _NO_PLAN:
+            result = self._fill_planned(plan, template, leaves, hash_name)
+            if result is not _GENERAL:
+                self.stats["planned"] += result is not None
+                return result  # type: ignore[no-any-return]
+        return self._fill_general(template, leaves, hash_name, bounds)
+
+    def _fill_planned(
+        self, plan: _Plan, template: Template, leaves: list[Any], hash_name: str
+    ) -> Any:
+        """:meth:`fill` through the plan; ``_GENERAL`` where the general path must decide."""
+        iri_values = plan.iri_values(leaves)
+        iri_texts = self._iri_texts(iri_values, template.prefix_terms)
+        if iri_texts is None or iri_texts is _GENERAL:
+            return iri_texts
+        string_values = plan.string_values(leaves)
+        if string_values and set(map(type, string_values)) != _JUST_STR:
+            return None  # as the general path: a string slot holds a string
+        joined = "".join(string_values)
+        if '"' in joined or "\\" in joined or "\n" in joined or "\r" in joined or "\t" in joined:
+            string_values = tuple(map(escape, string_values))  # what escape rewrites
+        terms = list(plan.blank_range)
+        terms += iri_texts
+        terms += string_values
+        for index, meta, suffixes in plan.numbers:
+            value = leaves[index]
+            text = _number_nquads(value, suffixes)
+            terms.append(
+                _literal_nquads(self._literal_term(value, meta)) if text is None else text
+            )
+        terms += plan.pieces
+        if plan.merge_rows and _rows_merge(plan.merge_rows, terms, leaves, template):
+            return _GENERAL
+        join = "".join
+        count = plan.blank_nodes
+        if count == 1:
+            terms[0] = "_:c14n0"
+        elif count > 1:
+            new = _HASHES.get(hash_name) or functools.partial(hashlib.new, hash_name)
+            lines = [join(get(terms)) for get in plan.first_degree]
+            hashes = []
+            for start, stop, fixed in plan.node_lines:
+                mine = lines[start:stop]
+                mine += fixed
+                mine.sort()
+                hashes.append(new(join(mine).encode("utf-8")).hexdigest())
+            if len(set(hashes)) != count:
+                return _GENERAL  # look-alike blank nodes: Hash N-Degree Quads
+            for rank, node in enumerate(sorted(range(count), key=hashes.__getitem__)):
+                terms[node] = _c14n_label(rank)
+        lines = [join(get(terms)) for get in plan.lines]
+        lines += plan.fixed_lines
+        lines.sort()
+        return join(lines)
+
+    def _iri_texts(self, values: tuple[Any, ...], prefix_terms: frozenset[str]) -> Any:
+        """``<iri>`` for each IRI slot value; None where :meth:`iri_ok` refuses one, and
+        ``_GENERAL`` for a value it takes that the fast test does not (a final newline)."""
+        texts = []
+        for value in values:
+            match = _IRI_PARTS.fullmatch(value) if type(value) is str else None
+            if match is None:
+                return _GENERAL if self.iri_ok(value, prefix_terms) else None
+            if value in prefix_terms or (match[2] is None and match[1] in prefix_terms):
+                return None  # what iri_ok refuses: a term, or a term used as a prefix
+            texts.append("<" + value + ">")
+        return texts
+
+    def _fill_general(
         self,
         template: Template,
         leaves: list[Any],
@@ -652,6 +766,277 @@ def _first_degree_line(row: tuple[Any, ...], node: int) -> str:
     if type(graph) is int:
         graph = "_:a" if graph == node else "_:z"
     return f"{subject} {predicate} {obj} {graph} .\n"
+
+
+# ---------------------------------------------------------------------------------------
+# compiled plans: the fill's hot path
+# ---------------------------------------------------------------------------------------
+# The fill's term table: blank node k at k (its number, then its label), then the IRI
+# slots, the string literal slots and the other literal slots, in the plan's order, then
+# the plan's fixed pieces of text. A line is the join of its pieces, taken from the table
+# by one getter (no formatting: copying is all the work).
+_Getter = Callable[[list[Any]], tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A template compiled once, so that a fill is lookups and joins only.
+
+    Valid where the general path would keep every quad (no two rows can merge for these
+    values: checked per fill on the few rows that might) and first-degree hashing names
+    every blank node; otherwise the general path runs.
+    """
+
+    blank_nodes: int
+    blank_range: tuple[int, ...]
+    iri_values: Callable[[list[Any]], tuple[Any, ...]]
+    string_values: Callable[[list[Any]], tuple[Any, ...]]  # their escaped text in the table
+    # (leaf, value object members, suffixes after a boolean / integer / double or None)
+    numbers: tuple[tuple[int, dict[str, Any], tuple[str, str, str] | None], ...]
+    pieces: tuple[str, ...]  # the fixed pieces, at the end of the table
+    # rows that might merge with another: (subject, predicate, object, graph, literal
+    # leaf), each term a table position or fixed text (None: default graph / not a literal)
+    merge_rows: tuple[tuple[Any, str, Any, Any, int | None], ...]
+    # Hash First Degree Quads: the getters of every blank node's lines that hold a value,
+    # node after node, and per node (start, stop, its lines without a value)
+    first_degree: tuple[_Getter, ...]
+    node_lines: tuple[tuple[int, int, tuple[str, ...]], ...]
+    # the canonical lines: getters of those that hold a value or a blank node, the others
+    lines: tuple[_Getter, ...]
+    fixed_lines: tuple[str, ...]
+
+
+def _compile(template: Template) -> Any:
+    """The template's :class:`_Plan`, or ``_NO_PLAN`` where only the general path is exact."""
+    if template.has_fixed_literals:
+        return _NO_PLAN  # fixed and filled literals on one node: the general path's check
+    count = template.blank_nodes
+    iris = sorted(template.iri_slots)
+    strings = list(template.literal_suffix.items())
+    numbers = list(template.literal_meta.items())
+    position: dict[Any, int] = {}
+    for leaf in [*iris, *(index for index, _ in strings), *(index for index, _ in numbers)]:
+        position[leaf] = count + len(position)
+    for quad in template.quads:
+        for part in (quad[0], quad[2], quad[3]):
+            if part is not None and part[0] in ("s", "l") and part[1] not in position:
+                return _NO_PLAN
+    pieces: dict[str, int] = {}  # fixed text -> its table position
+    first = count + len(position)
+
+    suffixes = dict(strings)
+
+    def line(quad: Any, node: int | None) -> tuple[_Getter | None, str]:
+        """The getter of the line's pieces, or None and the whole line when it is fixed."""
+        subject, predicate, obj, graph = quad
+        parts: list[Any] = []  # fixed text, or a table position
+
+        def text(piece: str) -> None:
+            if parts and type(parts[-1]) is str:
+                parts[-1] += piece
+            else:
+                parts.append(piece)
+
+        terms = [subject, ("i", predicate), obj] + ([] if graph is None else [graph])
+        for number, (kind, value) in enumerate(terms):
+            if number:
+                text(" ")
+            if kind == "i" or kind == "t":
+                text(value)
+            elif kind == "b":
+                if node is None:
+                    parts.append(value)
+                else:
+                    text("_:a" if value == node else "_:z")
+            elif kind == "l" and value in suffixes:  # the table holds the escaped text
+                text('"')
+                parts.append(position[value])
+                text('"' + suffixes[value])
+            else:
+                parts.append(position[value])
+        text(" .\n")
+        if len(parts) == 1:
+            return None, parts[0]
+        indexes = [
+            part if type(part) is int else pieces.setdefault(part, first + len(pieces))
+            for part in parts
+        ]
+        return itemgetter(*indexes), ""
+
+    def group(quads: list[Any], node: int | None) -> tuple[list[_Getter], list[str]]:
+        getters, fixed = [], []
+        for quad in quads:
+            get, text = line(quad, node)
+            if get is None:
+                fixed.append(text)
+            else:
+                getters.append(get)
+        return getters, fixed
+
+    mentions: list[list[Any]] = [[] for _ in range(count)]
+    for quad in template.quads:
+        for part in (quad[0], quad[2], quad[3]):
+            if part is not None and part[0] == "b":
+                mentions[part[1]].append(quad)  # once per position, as pyld lists them
+    first_degree: list[_Getter] = []
+    node_lines = []
+    for node in range(count):
+        getters, fixed = group(mentions[node], node)
+        node_lines.append((len(first_degree), len(first_degree) + len(getters), tuple(fixed)))
+        first_degree += getters
+    getters, fixed = group(template.quads, None)
+    return _Plan(
+        blank_nodes=count,
+        blank_range=tuple(range(count)),
+        iri_values=_tuple_getter(iris),
+        string_values=_tuple_getter([index for index, _ in strings]),
+        numbers=tuple((index, meta, _number_suffixes(meta)) for index, meta in numbers),
+        pieces=tuple(pieces),
+        merge_rows=tuple(
+            _merge_row(template.quads[row], position)
+            for row in _rows_that_may_merge(template.quads)
+        ),
+        first_degree=tuple(first_degree),
+        node_lines=tuple(node_lines),
+        lines=tuple(getters),
+        fixed_lines=tuple(fixed),
+    )
+
+
+def _tuple_getter(indexes: list[int]) -> Callable[[list[Any]], tuple[Any, ...]]:
+    """``itemgetter`` that always returns a tuple (itemgetter(i) returns the item)."""
+    if not indexes:
+        return lambda _: ()
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda values: (values[only],)
+    return itemgetter(*indexes)
+
+
+def _number_suffixes(meta: dict[str, Any]) -> tuple[str, str, str] | None:
+    """What follows a boolean, integer and double's quoted text, where pyld's rule for it
+    is a plain default datatype (None: run pyld's rules for every value)."""
+    datatype = meta.get("@type")
+    if set(meta) - {"@type"} or not (datatype is None or type(datatype) is str):
+        return None
+    if datatype in ("@json", _XSD_DOUBLE):
+        return None
+
+    def suffix(default: str) -> str:
+        chosen = datatype or default
+        if chosen == _RDF_LANGSTRING or chosen == _XSD_STRING:
+            return ""  # no language: _literal_nquads writes nothing after the quotes
+        return "^^<" + chosen + ">"
+
+    return suffix(_XSD_BOOLEAN), suffix(_XSD_INTEGER), suffix(_XSD_DOUBLE)
+
+
+def _number_nquads(value: Any, suffixes: tuple[str, str, str] | None) -> str | None:
+    """pyld's ``_object_to_rdf`` for a boolean or number, written as N-Quads (None: ask it)."""
+    if suffixes is None:
+        return None
+    kind = type(value)
+    if kind is bool:
+        return ('"true"' if value else '"false"') + suffixes[0]
+    if kind is float and not value.is_integer():
+        if not math.isfinite(value):
+            return None
+        return '"' + _double_text(value) + '"' + suffixes[2]
+    if (kind is int or kind is float) and abs(value) < 1e21:
+        return '"' + str(int(value)) + '"' + suffixes[1]
+    return None  # huge numbers, strings: pyld's own rules
+
+
+def _double_text(value: float) -> str:
+    """pyld's canonical xsd:double text (its ``_canonicalize_double``) without a regex:
+    trailing zeros of the mantissa dropped down to one decimal, the exponent as an int."""
+    mantissa, exponent = f"{value:1.15E}".split("E")
+    mantissa = mantissa.rstrip("0")
+    if mantissa[-1] == ".":
+        mantissa += "0"
+    return mantissa + "E" + str(int(exponent))
+
+
+def _rows_that_may_merge(quads: list[Any]) -> list[int]:
+    """Rows whose filled form could equal another row's (same predicate, and every other
+    term either the same fixed term or an IRI slot that might hold it)."""
+    by_predicate: dict[str, list[int]] = {}
+    for row, quad in enumerate(quads):
+        by_predicate.setdefault(quad[1], []).append(row)
+    involved: set[int] = set()
+    for rows in by_predicate.values():
+        for place, first in enumerate(rows):
+            for second in rows[place + 1 :]:
+                a, b = quads[first], quads[second]
+                if (
+                    _node_may_equal(a[0], b[0])
+                    and _object_may_equal(a[2], b[2])
+                    and _node_may_equal(a[3], b[3])
+                ):
+                    involved.update((first, second))
+    return sorted(involved)
+
+
+def _node_may_equal(a: _Component | None, b: _Component | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    if a[0] == "s" or b[0] == "s":  # an IRI slot may hold any IRI, never a blank node
+        return a[0] in ("s", "i") and b[0] in ("s", "i")
+    return a == b
+
+
+def _object_may_equal(a: _Component, b: _Component) -> bool:
+    if a[0] == "l" or b[0] == "l":  # a filled literal's identity meets only another one
+        return a[0] == b[0]
+    return _node_may_equal(a, b)
+
+
+def _merge_row(quad: Any, position: dict[int, int]) -> tuple[Any, str, Any, Any, int | None]:
+    def term(part: _Component | None) -> Any:
+        if part is None:
+            return None
+        kind, value = part
+        if kind == "b":
+            return value
+        return position[value] if kind in ("s", "l") else value
+
+    subject, predicate, obj, graph = quad
+    literal = obj[1] if obj[0] == "l" else None
+    return term(subject), predicate, term(obj), term(graph), literal
+
+
+def _rows_merge(
+    rows: tuple[tuple[Any, str, Any, Any, int | None], ...],
+    terms: list[Any],
+    leaves: list[Any],
+    template: Template,
+) -> bool:
+    """Whether two of ``rows`` are one quad to pyld (keys as in :meth:`_rows`)."""
+    identity = template.literal_identity
+    seen = set()
+    for subject, predicate, obj, graph, literal in rows:
+        if literal is not None:
+            value = leaves[literal]
+            obj = ("l", value, type(value) is bool, identity[literal])
+        elif type(obj) is int:
+            obj = terms[obj]
+        key = (
+            terms[subject] if type(subject) is int else subject,
+            predicate,
+            obj,
+            terms[graph] if type(graph) is int else graph,
+        )
+        if key in seen:
+            return True
+        seen.add(key)
+    return False
+
+
+_C14N_LABELS = tuple(f"_:c14n{rank}" for rank in range(256))
+
+
+def _c14n_label(rank: int) -> str:
+    return _C14N_LABELS[rank] if rank < 256 else f"_:c14n{rank}"
 
 
 # ---------------------------------------------------------------------------------------
