@@ -278,6 +278,8 @@ class _Evidence:
     controller: str | None = None
     signature: Check | None = None
     key: Check | None = None
+    # the proof's canonicalization strictly expanded the credential with this loader
+    expanded: bool = False
 
 
 def verify_credential(
@@ -293,6 +295,21 @@ def verify_credential(
     exception). Raises :class:`MalformedDocumentError` only when ``data`` cannot be read
     as any credential format at all.
     """
+    return _verify_credential(
+        data, resolver=resolver, document_loader=document_loader, now=now, json_checked=False
+    )
+
+
+def _verify_credential(
+    data: str | bytes | dict[str, Any],
+    *,
+    resolver: Any,
+    document_loader: Any,
+    now: datetime | None,
+    json_checked: bool,
+) -> CredentialResult:
+    """:func:`verify_credential`. ``json_checked``: the caller has walked a ``dict`` ``data``
+    as strict JSON already (a presentation's check covers the credentials it embeds)."""
     from . import documents
 
     moment = utc_now(now)
@@ -310,7 +327,8 @@ def verify_credential(
         document = data if isinstance(data, dict) else _json.loads(_as_text(data))
         if not isinstance(document, dict):
             raise MalformedDocumentError("a Data Integrity credential must be a JSON object")
-        _json.check_value(document)
+        if not (json_checked and document is data):
+            _json.check_value(document)
         evidence.credential = {k: v for k, v in document.items() if k != "proof"}
         _verify_di(document, evidence, resolver=resolver, loader=loader)
     elif kind == "jwt":
@@ -328,14 +346,17 @@ def verify_credential(
         failed("format", "; ".join(problems)) if problems
         else passed("format", f"VCDM 2.0 credential secured as {_FORMAT_NAMES[kind]}")
     )
-    checks.append(_context_check(credential, loader, documents))
+    checks.append(
+        passed("context", _CLEAN_CONTEXT) if evidence.expanded
+        else _context_check(credential, loader, documents)
+    )
     issuer = issuer_id(credential)
     checks.append(_issuer_key_check(evidence, issuer))
     checks.append(evidence.signature or failed("signature", "no signature was checked"))
     checks.append(validity_check(credential, moment))
-    checks.append(_schema_check(credential))
-    checks.append(_status_check(credential))
     found = detect_type(credential)
+    checks.append(_schema_check(credential, found))
+    checks.append(_status_check(credential))
     summary = _safe_summary(found, credential)
     return CredentialResult(
         verified=all_hold(checks),
@@ -387,6 +408,9 @@ def _verify_di(document: dict[str, Any], evidence: _Evidence, *, resolver: Any, 
     evidence.verification_method = found.verification_method
     evidence.controller = found.controller
     evidence.signature = passed("signature", f"{found.cryptosuite} proof verifies")
+    # the proof covers documents.canonize of the credential without its proof, with this
+    # loader: exactly what the context check runs (documents.validate), and it passed
+    evidence.expanded = True
 
 
 def _verify_jwt(token: str, evidence: _Evidence, *, resolver: Any) -> None:
@@ -466,7 +490,10 @@ def _context_check(credential: dict[str, Any], loader: Any, documents: Any) -> C
         return failed("context", str(exc))
     except MalformedDocumentError as exc:
         return failed("context", f"JSON-LD processing failed: {exc}")
-    return passed("context", "every context is bundled and every term is defined")
+    return passed("context", _CLEAN_CONTEXT)
+
+
+_CLEAN_CONTEXT = "every context is bundled and every term is defined"
 
 
 # Strict expansion costs milliseconds, but whether JSON-LD drops a term depends only on the
@@ -518,19 +545,20 @@ def strict_expand_once(document: dict[str, Any], *, loader: Any) -> None:
     known.add(fingerprint)
 
 
-def _schema_check(credential: dict[str, Any]) -> Check:
+def _schema_check(credential: dict[str, Any], found: CredentialType | None) -> Check:
+    """``found`` is ``detect_type(credential)``; the credential is strict JSON already
+    (checked, or parsed strictly from a token) on every path of verify_credential."""
     declared = credential.get("credentialSchema")
     if declared is None:
         return skipped("schema", "the credential names no credentialSchema")
     entries = declared if isinstance(declared, list) else [declared]
-    found = detect_type(credential)
     known_ids = {found.schema_id} if found else set()
     unknown = [e.get("id") for e in entries if isinstance(e, Mapping) and e.get("id") not in known_ids]
     if found is None or found.schema_id not in {e.get("id") for e in entries if isinstance(e, Mapping)}:
         return skipped("schema", f"schema {unknown[0] if unknown else declared!r} is not bundled "
                                  "(schemas are never fetched)")
     try:
-        found.validate_credential(credential)
+        found.validate_credential(credential, check_json=False)
     except SchemaValidationError as exc:
         return failed("schema", f"credential does not match {found.schema_id}: {exc}")
     note = f"; also names {', '.join(map(str, unknown))} (not bundled)" if unknown else ""

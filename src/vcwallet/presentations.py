@@ -325,14 +325,14 @@ def _read_presentation(vp: dict[str, Any] | str | bytes) -> tuple[str, Any]:
         document = _json.loads(text)
         if not isinstance(document, dict):
             raise MalformedDocumentError("a presentation must be a JSON object")
-        _check_shape(document)
+        _check_shape(document, parsed_strictly=True)
         return "di", document
     if text.count(".") != 2 or "~" in text:
         raise MalformedDocumentError("input is neither a JSON presentation nor a vp+jwt token")
     typ = jose.unverified_header(text).get("typ")
     if not isinstance(typ, str) or typ.lower().removeprefix("application/") != VP_JWT_TYP:
         raise MalformedDocumentError(f"token typ {typ!r} is not {VP_JWT_TYP!r}")
-    _check_shape(jose.unverified_payload(text))
+    _check_shape(jose.unverified_payload(text), parsed_strictly=True)
     return "jwt", text
 
 
@@ -346,8 +346,11 @@ def is_presentation(data: dict[str, Any] | str | bytes) -> bool:
     return True
 
 
-def _check_shape(document: dict[str, Any]) -> None:
-    _json.check_value(document)
+def _check_shape(document: dict[str, Any], *, parsed_strictly: bool = False) -> None:
+    """``parsed_strictly``: ``document`` comes straight from :func:`_json.loads`, which
+    refuses what the strict-JSON walk refuses."""
+    if not parsed_strictly:
+        _json.check_value(document)
     contexts = document.get("@context")
     if not isinstance(contexts, list) or not contexts or contexts[0] != VC_V2_CONTEXT:
         raise MalformedDocumentError(f"a presentation's first @context must be {VC_V2_CONTEXT}")
@@ -494,10 +497,13 @@ def _verify_readable(item: dict[str, Any], **options: Any) -> CredentialResult:
 
 def _verify_item(item: dict[str, Any], *, challenge: str, domain: str, resolver: Any,
                  loader: Any, now: datetime) -> CredentialResult:
-    from .credentials import verify_credential
+    from .credentials import _verify_credential, verify_credential
 
     if ENVELOPED_TYPE not in types_of(item):
-        return verify_credential(item, resolver=resolver, document_loader=loader, now=now)
+        # the item is part of a presentation walked as strict JSON already: by
+        # _check_shape, or parsed strictly from the verified vp+jwt
+        return _verify_credential(item, resolver=resolver, document_loader=loader, now=now,
+                                  json_checked=True)
     kind, data = open_envelope(item)
     if kind == "sd-jwt":
         assert isinstance(data, str)

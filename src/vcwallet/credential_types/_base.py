@@ -88,9 +88,13 @@ class CredentialType:
         if self.extra_check is not None:
             self.extra_check(subject)
 
-    def validate_credential(self, credential: dict[str, Any]) -> None:
-        """Check a whole (unsigned or signed) credential against the type's schema."""
-        _json.check_value(credential)
+    def validate_credential(self, credential: dict[str, Any], *, check_json: bool = True) -> None:
+        """Check a whole (unsigned or signed) credential against the type's schema.
+
+        ``check_json=False`` skips the strict-JSON walk for a caller that has made it.
+        """
+        if check_json:
+            _json.check_value(credential)
         if not _fast_validator(self.schema_file, "").is_valid(credential):
             _raise_first(_validator(self.schema_file, ""), credential)
 
