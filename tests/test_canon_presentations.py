@@ -370,3 +370,123 @@ def test_unknown_hash_names_are_refused_on_the_fast_path_too(issued):
     for name in ("md5", "sha1", "SHA256"):
         with pytest.raises(ValueError):
             canonize(issued["transcript"], loader=loader, hash_name=name)
+
+
+# -- the compiled fill plan (vcwallet._canon_cache._Plan) ---------------------------------
+def _employer_presentation(
+    issued: dict[str, dict[str, Any]], values: random.Random, holder: str
+) -> dict[str, Any]:
+    """What the employer's verifier receives: two DI credentials and an enveloped vc+jwt,
+    every value varied (tricky text, control characters, '%' and IRIs with '%')."""
+    token = "".join(values.choices("ABCDEFabcdef0123456789-_", k=60))
+    return {
+        "@context": [V2],
+        "type": ["VerifiablePresentation"],
+        "holder": holder,
+        "verifiableCredential": [
+            _vary(copy.deepcopy(issued["diploma"]), values),
+            envelope(f"eyJ{token}.eyJ{token}.sig", "jwt"),
+            _vary(copy.deepcopy(issued["battery"]), values),
+        ],
+    }
+
+
+def test_the_plan_serves_the_usual_presentation_byte_for_byte(issued):
+    fast, reference = DocumentLoader(), DocumentLoader(use_templates=False)
+    values = random.Random(2026)
+    odd_texts = [*TRICKY_TEXT, "ctl\x01\x08\x0b end", "100 % sure %s %%", "끝 .\n_:c14n0 <x> ."]
+    for number in range(12):
+        presentation = _employer_presentation(issued, values, f"did:example:h{number}%41")
+        presentation["verifiableCredential"][0]["credentialSubject"]["name"] = odd_texts[
+            number % len(odd_texts)
+        ]
+        unsigned = {key: item for key, item in presentation.items() if key != "proof"}
+        credential = {
+            key: item
+            for key, item in presentation["verifiableCredential"][2].items()
+            if key != "proof"
+        }
+        for document in (unsigned, credential):
+            expected = canonize(document, loader=reference)
+            assert canonize(document, loader=fast) == expected, document
+    stats = fast.templates().stats
+    # every answer after the first of each shape came from the plan
+    assert stats["planned"] >= stats["template"] > 20, stats
+    assert stats["bounded"] == 0
+
+
+def test_the_plan_leaves_look_alikes_and_merges_to_the_general_path(issued):
+    fast = DocumentLoader()
+    values = random.Random(7)
+    for _ in range(3):
+        presentation = _employer_presentation(issued, values, "did:example:h")
+        canonize(presentation, loader=fast)  # the shape is known from here on
+        stats = dict(fast.templates().stats)
+        # the same credential twice: first-degree hashing cannot tell them apart
+        twice = copy.deepcopy(presentation)
+        twice["verifiableCredential"][1] = copy.deepcopy(twice["verifiableCredential"][0])
+        canonize(twice, loader=fast)  # builds that shape's template
+        before = dict(fast.templates().stats)
+        assert canonize(twice, loader=fast) == canonize(twice, fast=False)
+        after = fast.templates().stats
+        assert after["bounded"] == before["bounded"] + 1
+        assert after["planned"] == before["planned"]
+        assert stats["planned"] > 0
+    # one node stated twice: pyld merges it (its credentialSubject edge, and a value it
+    # holds twice: 3 and 3, or 1 and 1.0, are one value); distinct nodes stay apart
+    def stated_twice(ids: tuple[str, str], levels: tuple[Any, Any]) -> dict[str, Any]:
+        return {
+            "@context": [V2, GENERIC_CONTEXT],
+            "type": ["VerifiableCredential"],
+            "credentialSubject": [
+                {"id": ids[0], "level": levels[0]},
+                {"id": ids[1], "level": levels[1]},
+            ],
+        }
+
+    apart = ("did:example:a", "did:example:b")
+    same = ("did:example:same", "did:example:same")
+    for ids, levels in ((apart, (1, 1)), (same, (1, 2)), (same, (3, 3)), (same, (1, 1.0))):
+        canonize(stated_twice(apart, (5, 6 * levels[1])), loader=fast)  # the shape, unmerged
+        document = stated_twice(ids, levels)
+        planned = fast.templates().stats["planned"]
+        assert canonize(document, loader=fast) == canonize(document, fast=False), document
+        served_by_plan = fast.templates().stats["planned"] == planned + 1
+        assert served_by_plan is (ids == apart), document
+
+
+def test_number_literals_are_written_as_pyld_writes_them():
+    from vcwallet import _canon_cache
+    from vcwallet._canon_cache import TemplateCache, _literal_nquads, _number_nquads
+    from vcwallet._canon_cache import _number_suffixes
+
+    cache = TemplateCache(frozenset(), frozenset())
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    metas = [
+        {},
+        {"@type": xsd + "integer"},
+        {"@type": xsd + "boolean"},
+        {"@type": xsd + "string"},
+        {"@type": "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"},
+        {"@type": "https://vc.example/vocab#unit"},
+        {"@type": xsd + "double"},
+        {"@type": "@json"},
+        {"@language": "ko"},
+        {"@type": ""},
+    ]
+    numbers: list[Any] = [True, False, 0, 1, -1, 7, 2**53 - 1, -(2**53) + 1, 10**21 - 1]
+    numbers += [10**21, -(10**21), 10**22, 0.0, -0.0, 5.0, -5.0, 0.5, -0.5, 93.5, 1e20]
+    numbers += [1e21, -1e21, 1e22, 1e-7, 123.456, 1 / 3, -1.5e-300, 5e-324, 1.7976931348623157e308]
+    generator = random.Random(11)
+    numbers += [generator.uniform(-1e6, 1e6) for _ in range(300)]
+    numbers += [round(generator.uniform(-100, 100), generator.randint(0, 4)) for _ in range(300)]
+    numbers += [generator.uniform(-1, 1) * 10.0 ** generator.randint(-300, 300) for _ in range(300)]
+    served = 0
+    for meta in metas:
+        for value in numbers:
+            fast = _number_nquads(value, _number_suffixes(meta))
+            if fast is not None:
+                served += 1
+                assert fast == _literal_nquads(cache._literal_term(value, meta)), (value, meta)
+    assert served > 5000
+    assert _canon_cache._number_suffixes({"@type": "@json"}) is None

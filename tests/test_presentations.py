@@ -339,6 +339,43 @@ def test_an_unreadable_credential_in_a_signed_presentation_is_a_failed_result() 
     assert "credential[0].format" in failed_names(result)
 
 
+@pytest.mark.parametrize("bad_value", [float("nan"), float("inf"), 2**60, "lone \ud800"])
+def test_embedded_credentials_are_strict_json_whatever_the_entry_point(bad_value: Any) -> None:
+    """The presentation is walked as strict JSON once, for the credentials it embeds too;
+    a credential handed over on its own is still walked by verify_credential."""
+    vp = present([issue("di-eddsa"), issue("jwt")])
+    vp["verifiableCredential"][0]["credentialSubject"]["note"] = bad_value
+    with pytest.raises(MalformedDocumentError):
+        verify(vp)
+    with pytest.raises(MalformedDocumentError):
+        credentials.verify_credential(vp["verifiableCredential"][0], now=NOW)
+    text = json.dumps(vp, ensure_ascii=True) if isinstance(bad_value, str) else None
+    if text is not None:  # the same presentation as JSON text: refused by the parser
+        with pytest.raises(MalformedDocumentError):
+            verify(text)
+
+
+def test_a_verified_proof_stands_for_the_context_check() -> None:
+    """Same verdicts and reasons as running the check: passed for a proof that verified,
+    and run in full where the proof did not verify."""
+    good = issue("di-eddsa")
+    result = verify(present([good, issue("jwt")]))
+    assert result.verified
+    reasons = {r.format: r.check("context").reason for r in result.credentials}
+    assert reasons["di"] == reasons["jwt"] == "every context is bundled and every term is defined"
+    tampered = json.loads(json.dumps(good))
+    tampered["credentialSubject"]["name"] = "다른 사람"
+    result = verify(present([tampered]))
+    assert result.credentials[0].check("signature").status is Status.FAILED
+    assert result.credentials[0].check("context").status is Status.PASSED
+    undefined = json.loads(json.dumps(good))
+    undefined["credentialSubject"]["favouriteColour"] = "blue"
+    result = verify(present([undefined], "jwt"))  # a DI presentation of it cannot be signed
+    assert result.credentials[0].check("signature").status is Status.FAILED
+    assert result.credentials[0].check("context").status is Status.FAILED
+    assert "favouriteColour" in result.credentials[0].check("context").reason
+
+
 def test_only_data_urls_of_credential_formats_are_opened() -> None:
     token = issue("jwt")
     assert open_envelope(envelope(token, "jwt")) == ("jwt", token)
