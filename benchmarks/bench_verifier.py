@@ -186,9 +186,7 @@ def profile(verifier: Verifier, vps: list[Asked]) -> None:
 
 
 def worker_pids(verifier: Verifier) -> list[int]:
-    workers = verifier._workers
-    executor = workers._executor if workers is not None else None
-    return list(executor._processes) if executor is not None else []  # type: ignore[union-attr]
+    return verifier._workers.pids() if verifier._workers is not None else []
 
 
 def measure(verifier: Verifier, vps: list[Asked], processes: int, levels: list[int],

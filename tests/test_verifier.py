@@ -718,12 +718,14 @@ def test_worker_processes_that_die_are_replaced(orgs: dict[str, Org], holder: Ke
     vp = present([orgs["univ"].issue("diploma", holder)], holder)
     with Verifier(policy=policy, timeout=3, processes=1) as verifier:
         assert verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN).verified
-        executor = verifier._workers._executor  # type: ignore[union-attr]
-        for pid in list(executor._processes):  # type: ignore[union-attr]
+        workers = verifier._workers
+        assert workers is not None
+        killed = workers.pids()
+        for pid in killed:
             os.kill(pid, signal.SIGKILL)
         result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
         assert result.verified, result.failures
-        assert verifier._workers._executor is not executor  # type: ignore[union-attr]
+        assert len(workers.pids()) == 1 and not set(workers.pids()) & set(killed)
 
 
 def test_worker_processes_need_a_resolver_that_pickles() -> None:

@@ -19,11 +19,11 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import pickle
+import queue
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
+from multiprocessing.connection import Connection
 from typing import Any
 
 from cachetools import LRUCache
@@ -124,54 +124,88 @@ class LeafHashes:
 
 
 # -- the worker side -------------------------------------------------------------------------
-_worker: tuple[Any, LeafHashes] | None = None  # this worker process's (verifier, leaf hashes)
-
-
-def _start_worker(settings: WorkerSettings) -> None:
-    global _worker
+def _serve(connection: Connection, settings: WorkerSettings) -> None:
+    """A worker's life: build its state, then answer pickled requests until told to stop
+    (an empty message) or the caller goes away."""
     from .verifier import Verifier
 
     # a verifier of our own only for its did:web resolver (no thread pool is used here)
     helper = Verifier(resolver=settings.resolver, timeout=settings.timeout,
                       did_cache_ttl=settings.did_cache_ttl,
                       loopback_http=settings.loopback_http, max_workers=1)
-    _worker = (helper, LeafHashes())
+    leaves = LeafHashes()
+    while True:
+        try:
+            request = connection.recv_bytes()
+        except (EOFError, OSError):
+            return
+        if not request:
+            return
+        asked = pickle.loads(request)
+        answer = True if asked is None else _answer(helper, leaves, *asked)
+        connection.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _run(vp: Any, challenge: str, domain: str, now: datetime) -> OfflineOutcome | _Refusal:
-    assert _worker is not None, "the worker was not started"
-    helper, leaves = _worker
+def _answer(helper: Any, leaves: LeafHashes, vp: Any, challenge: str, domain: str,
+            now: datetime) -> OfflineOutcome | _Refusal:
     try:
         return offline_outcome(vp, challenge, domain, helper.resolver(), now, leaves)
-    except VcwalletError as exc:  # the class by name: not every error pickles with its fields
+    except VcwalletError as exc:  # by class name: not every error pickles with its fields
         return _Refusal(type(exc).__name__, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug must not kill the worker silently
+        return _Refusal("", f"{type(exc).__name__}: {exc}")
 
 
 @dataclass(frozen=True)
 class _Refusal:
-    kind: str
+    kind: str  # a vcwallet.errors class name, or "" for an unexpected error
     message: str
 
     def exception(self) -> VcwalletError:
-        kind = getattr(errors, self.kind, None)
+        kind = getattr(errors, self.kind, None) if self.kind else None
         if isinstance(kind, type) and issubclass(kind, VcwalletError):
             try:
                 return kind(self.message)
             except TypeError:  # an error whose constructor wants its evidence fields
                 pass
-        return MalformedDocumentError(self.message)
-
-
-def _ready() -> bool:
-    return _worker is not None
+        return VcwalletError(f"the verification worker failed: {self.message}")
 
 
 # -- the calling side --------------------------------------------------------------------------
+class _Worker:
+    """One worker process and the pipe to it (used by one thread at a time)."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.connection, theirs = context.Pipe(duplex=True)
+        self.process = context.Process(target=_serve, args=(theirs, settings), daemon=True,
+                                       name="vcwallet-verifier-worker")
+        self.process.start()
+        theirs.close()
+
+    def ask(self, request: bytes) -> Any:
+        self.connection.send_bytes(request)
+        return pickle.loads(self.connection.recv_bytes())
+
+    def stop(self) -> None:
+        try:
+            self.connection.send_bytes(b"")
+        except OSError:
+            pass
+        self.connection.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
 class WorkerPool:
     """``processes`` worker processes doing offline verifications (started on first use).
 
-    A pool whose workers die (killed, out of memory) is started afresh once per
-    verification; a second death raises :class:`~vcwallet.errors.VcwalletError`.
+    Each worker has its own pipe; a calling thread takes an idle worker, sends the
+    pickled request and waits for the answer (no queue-feeding threads in between). A
+    worker that dies (killed, out of memory) is replaced and the verification is tried once
+    more on the new one; a second death raises :class:`~vcwallet.errors.VcwalletError`.
     """
 
     def __init__(self, processes: int, settings: WorkerSettings) -> None:
@@ -184,46 +218,68 @@ class WorkerPool:
         self.processes = processes
         self._settings = settings
         self._lock = threading.Lock()
-        self._executor: ProcessPoolExecutor | None = None
+        self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        self._all: list[_Worker] = []
+        self._closed = False
 
     def start(self) -> None:
-        """Start the workers now (else the first verification waits for them)."""
-        executor = self._running()
-        for future in [executor.submit(_ready) for _ in range(self.processes)]:
-            future.result()
+        """Start the workers now and wait until each answers (else the first
+        verifications wait for them)."""
+        self._started()
+        taken = [self._idle.get() for _ in range(self.processes)]
+        try:
+            for worker in taken:
+                worker.ask(pickle.dumps(None))
+        finally:
+            for worker in taken:
+                self._idle.put(worker)
 
     def verify(self, vp: Any, challenge: str, domain: str, now: datetime) -> OfflineOutcome:
-        for attempt in (1, 2):
-            executor = self._running()
+        self._started()
+        request = pickle.dumps((vp, challenge, domain, now), protocol=pickle.HIGHEST_PROTOCOL)
+        worker = self._idle.get()
+        try:
             try:
-                answer = executor.submit(_run, vp, challenge, domain, now).result()
-            except BrokenProcessPool:
-                self._discard(executor)
-                if attempt == 2:
-                    raise VcwalletError("the verification worker processes died twice "
-                                        "in a row") from None
-                continue
-            if isinstance(answer, _Refusal):
-                raise answer.exception()
-            return answer
-        raise AssertionError("unreachable")
+                answer = worker.ask(request)
+            except (EOFError, OSError):
+                worker = self._replace(worker)
+                try:
+                    answer = worker.ask(request)
+                except (EOFError, OSError):
+                    worker = self._replace(worker)
+                    raise VcwalletError("the verification worker process died twice in a "
+                                        "row") from None
+        finally:
+            self._idle.put(worker)
+        if isinstance(answer, _Refusal):
+            raise answer.exception()
+        return answer
+
+    def pids(self) -> list[int]:
+        """The workers' process ids (for measuring their CPU)."""
+        with self._lock:
+            return [w.process.pid for w in self._all if w.process.pid is not None]
 
     def close(self) -> None:
         with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            workers, self._all, self._closed = self._all, [], True
+        for worker in workers:
+            worker.stop()
 
-    def _running(self) -> ProcessPoolExecutor:
+    def _started(self) -> None:
         with self._lock:
-            if self._executor is None:
-                self._executor = ProcessPoolExecutor(
-                    max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_worker, initargs=(self._settings,))
-            return self._executor
+            if self._closed:
+                raise ValueError("the verifier is closed")
+            if self._all:
+                return
+            self._all = [_Worker(self._settings) for _ in range(self.processes)]
+            for worker in self._all:
+                self._idle.put(worker)
 
-    def _discard(self, broken: ProcessPoolExecutor) -> None:
+    def _replace(self, dead: _Worker) -> _Worker:
+        fresh = _Worker(self._settings)
         with self._lock:
-            if self._executor is broken:
-                self._executor = None
-        broken.shutdown(wait=False, cancel_futures=True)
+            self._all = [fresh if w is dead else w for w in self._all]
+        dead.connection.close()
+        dead.process.join(timeout=5)
+        return fresh
