@@ -457,8 +457,12 @@ def test_the_plan_leaves_look_alikes_and_merges_to_the_general_path(issued):
 
 def test_number_literals_are_written_as_pyld_writes_them():
     from vcwallet import _canon_cache
-    from vcwallet._canon_cache import TemplateCache, _literal_nquads, _number_nquads
-    from vcwallet._canon_cache import _number_suffixes
+    from vcwallet._canon_cache import (
+        TemplateCache,
+        _literal_nquads,
+        _number_nquads,
+        _number_suffixes,
+    )
 
     cache = TemplateCache(frozenset(), frozenset())
     xsd = "http://www.w3.org/2001/XMLSchema#"
@@ -490,3 +494,17 @@ def test_number_literals_are_written_as_pyld_writes_them():
                 assert fast == _literal_nquads(cache._literal_term(value, meta)), (value, meta)
     assert served > 5000
     assert _canon_cache._number_suffixes({"@type": "@json"}) is None
+
+
+def test_the_shape_cache_stays_bounded(monkeypatch, issued):
+    from vcwallet import _canon_cache
+
+    monkeypatch.setattr(_canon_cache, "_MAX_SHAPES", 3)
+    fast = DocumentLoader()
+    documents_ = [issued[kind] for kind in OUR_TYPES]
+    documents_ += [{key: item for key, item in issued[kind].items() if key != "proof"}
+                   for kind in OUR_TYPES]
+    for document in documents_ * 2:
+        assert canonize(document, loader=fast) == canonize(document, fast=False)
+        assert len(fast.templates()._shapes) <= 3
+    assert fast.templates().stats["built"] > len(documents_)  # evicted shapes were rebuilt

@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from cachetools import LRUCache
 from pyld import jsonld
 from pyld.identifier_issuer import IdentifierIssuer
 from pyld.nquads import escape
@@ -119,7 +118,7 @@ def _describe(value: Any, steering: frozenset[str], leaves: list[Any]) -> Any:
         leaves.append(value)
         return kind
     if isinstance(value, dict):
-        members = []
+        members: list[Any] = []
         add = members.append
         for key in sorted(value):
             item = value[key]
@@ -299,7 +298,9 @@ class TemplateCache:
     def __init__(self, steering_keys: frozenset[str], prefix_terms: frozenset[str]) -> None:
         self.steering_keys = steering_keys
         self.prefix_terms = prefix_terms
-        self._shapes: LRUCache[Any, ShapeEntry] = LRUCache(maxsize=_MAX_SHAPES)
+        # a plain dict, oldest shape out first: a shape is a deep tuple that is hashed and
+        # compared on every lookup, so one lookup per document (an LRU takes three)
+        self._shapes: dict[Any, ShapeEntry] = {}
         self._literal = jsonld.JsonLdProcessor()
         # how documents were served: from a template, by building one, or by pyld; how
         # many template answers came from the compiled plan, and how many needed the
@@ -333,6 +334,8 @@ class TemplateCache:
         shape, leaves = describe(document, self.steering_keys)
         entry = self._shapes.get(shape)
         if entry is None:
+            if len(self._shapes) >= _MAX_SHAPES:
+                del self._shapes[next(iter(self._shapes))]
             entry = self._shapes[shape] = ShapeEntry()
         key = tuple(leaves[i] for i in sorted(entry.structural))
         template = entry.variants.get(key)
@@ -432,7 +435,7 @@ class TemplateCache:
         joined = "".join(string_values)
         if '"' in joined or "\\" in joined or "\n" in joined or "\r" in joined or "\t" in joined:
             string_values = tuple(map(escape, string_values))  # what escape rewrites
-        terms = list(plan.blank_range)
+        terms: list[Any] = list(plan.blank_range)
         terms += iri_texts
         terms += string_values
         for index, meta, suffixes in plan.numbers:
