@@ -508,3 +508,24 @@ def test_the_shape_cache_stays_bounded(monkeypatch, issued):
         assert canonize(document, loader=fast) == canonize(document, fast=False)
         assert len(fast.templates()._shapes) <= 3
     assert fast.templates().stats["built"] > len(documents_)  # evicted shapes were rebuilt
+
+
+def test_shapes_do_not_depend_on_member_order_or_remembered_orders(issued):
+    from vcwallet._canon_cache import _MEMBER_ORDERS, describe
+
+    def reordered(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: reordered(value[key]) for key in reversed(list(value))}
+        if isinstance(value, list):
+            return [reordered(item) for item in value]
+        return value
+
+    document = issued["transcript"]
+    for steering in (frozenset(), frozenset({"type", "credentialSubject"})):
+        _MEMBER_ORDERS.clear()
+        first = describe(document, steering)
+        assert describe(reordered(document), steering) == first
+        assert describe(document, steering) == first  # from the remembered orders
+        _MEMBER_ORDERS.clear()
+        assert describe(reordered(document), steering) == first
+    assert describe(document, frozenset())[0] != describe(document, frozenset({"type"}))[0]

@@ -106,11 +106,32 @@ class _MakeStructural(TemplateControl):
 def describe(document: Any, steering_keys: frozenset[str]) -> tuple[Any, list[Any]]:
     """Return ``(shape, leaves)``: the hashable shape and the leaf values in shape order."""
     leaves: list[Any] = []
-    shape = _describe(document, steering_keys, leaves)
+    orders = _MEMBER_ORDERS.get(steering_keys)
+    if orders is None or len(orders) >= _MAX_MEMBER_ORDERS:
+        orders = _MEMBER_ORDERS[steering_keys] = {}
+    shape = _describe(document, steering_keys, leaves, orders)
     return shape, leaves
 
 
-def _describe(value: Any, steering: frozenset[str], leaves: list[Any]) -> Any:
+# per set of steering keys: an object's member names (as stored) -> those names in shape
+# order, each with whether its value steers expansion (objects of one shape repeat; small
+# name lists only, at most _MAX_MEMBER_ORDERS of them before a fresh start)
+_MEMBER_ORDERS: dict[frozenset[str], dict[tuple[str, ...], tuple[tuple[str, bool], ...]]] = {}
+_MAX_MEMBER_ORDERS = 4096
+
+
+def _member_order(
+    names: tuple[str, ...], steering: frozenset[str]
+) -> tuple[tuple[str, bool], ...]:
+    return tuple((name, name in steering or name[:1] == "@") for name in sorted(names))
+
+
+def _describe(
+    value: Any,
+    steering: frozenset[str],
+    leaves: list[Any],
+    orders: dict[tuple[str, ...], tuple[tuple[str, bool], ...]],
+) -> Any:
     # leaf members are described in place (most members are leaves): a call saved each
     kinds = _KIND_BY_TYPE
     kind = kinds.get(type(value))
@@ -120,14 +141,20 @@ def _describe(value: Any, steering: frozenset[str], leaves: list[Any]) -> Any:
     if isinstance(value, dict):
         members: list[Any] = []
         add = members.append
-        for key in sorted(value):
+        names = tuple(value)
+        order = orders.get(names)
+        if order is None:
+            order = _member_order(names, steering)
+            if len(names) <= 64 and sum(map(len, names)) <= 2048:  # bounded memory
+                orders[names] = order
+        for key, steers in order:
             item = value[key]
-            if key in steering or key[:1] == "@":
+            if steers:
                 add((key, ("=", _freeze(item))))
                 continue
             kind = kinds.get(type(item))
             if kind is None:
-                add((key, _describe(item, steering, leaves)))
+                add((key, _describe(item, steering, leaves, orders)))
             else:
                 leaves.append(item)
                 add((key, kind))
@@ -137,7 +164,7 @@ def _describe(value: Any, steering: frozenset[str], leaves: list[Any]) -> Any:
         for item in value:
             kind = kinds.get(type(item))
             if kind is None:
-                described.append(_describe(item, steering, leaves))
+                described.append(_describe(item, steering, leaves, orders))
             else:
                 leaves.append(item)
                 described.append(kind)
@@ -150,8 +177,8 @@ def _freeze(value: Any) -> Any:
     """A hashable copy of a steering value (kinds kept apart: 1, 1.0 and True differ)."""
     if type(value) is str:
         return value
-    if isinstance(value, list) and all(type(item) is str for item in value):
-        return ("[s", *value)  # the usual type list
+    if isinstance(value, list) and (not value or set(map(type, value)) == _JUST_STR):
+        return ("[s", *value)  # the usual type list: every item exactly a str
     return ("json", json.dumps(value, sort_keys=True, ensure_ascii=False))
 
 
