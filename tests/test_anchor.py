@@ -149,3 +149,26 @@ def test_unanchorable_input_is_a_typed_error() -> None:
         leaf_record("just some text")
     with pytest.raises(ValueError):
         leaf_record(_di(), kind="deleted")
+
+
+@pytest.mark.parametrize("fmt", ["di-eddsa", "di-ecdsa", "jwt"])
+def test_leaf_from_the_verified_digest_is_the_same_leaf(fmt: str) -> None:
+    from vcwallet.credentials import secure, verify_credential
+    from vcwallet.keys import KeyType
+
+    signer = KeyPair.generate(KeyType.P256 if fmt == "di-ecdsa" else KeyType.ED25519)
+    secured = secure(_credential(7, signer.did_key), signer=signer, format=fmt, now=WHEN)
+    result = verify_credential(secured.data, now=WHEN)
+    assert result.verified and result.signed_digest is not None
+    for kind in anchor.KINDS:
+        assert anchor.leaf_record_of(result.format, result.credential or {},
+                                     result.signed_digest, kind=kind) \
+            == leaf_record(secured.data, kind=kind)
+    edited = json.loads(json.dumps(secured.data)) if isinstance(secured.data, dict) else None
+    if edited is not None:  # a signature that does not verify yields no digest
+        edited["credentialSubject"]["name"] = "홍길동"
+        assert verify_credential(edited, now=WHEN).signed_digest is None
+    with pytest.raises(ValueError):
+        anchor.leaf_record_of("di", result.credential or {}, b"short")
+    with pytest.raises(ValueError):
+        anchor.leaf_record_of("pdf", result.credential or {}, result.signed_digest)

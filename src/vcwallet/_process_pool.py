@@ -61,7 +61,10 @@ class OfflineOutcome:
 def offline_outcome(vp: Any, challenge: str, domain: str, resolver: Any, now: datetime,
                     leaf_hash: Any) -> OfflineOutcome:
     """The offline checks of ``vp`` (as :func:`vcwallet.presentations.verify_presentation`)
-    and its credentials' leaf hashes (``leaf_hash(secured form) -> bytes``)."""
+    and the leaf hashes of its credentials that verified: from the digest the signature
+    check worked out when it did (Data Integrity, vc+jwt), else ``leaf_hash(secured form)``."""
+    from . import anchor
+    from .ledger import leaf_hash as rfc9162_leaf_hash
     from .presentations import verify_presentation
 
     result = verify_presentation(vp, challenge=challenge, domain=domain, resolver=resolver,
@@ -69,9 +72,15 @@ def offline_outcome(vp: Any, challenge: str, domain: str, resolver: Any, now: da
     if not all_hold(result.checks) or not result.credentials:
         return OfflineOutcome(result, ())
     leaves: list[bytes | str] = []
-    for item in secured_items(vp, result.format):
+    for item, found in zip(secured_items(vp, result.format), result.credentials, strict=True):
         try:
-            leaves.append(leaf_hash(item))
+            if not found.verified:
+                leaves.append("not worked out: the credential does not verify")
+            elif found.signed_digest is not None and found.credential is not None:
+                leaves.append(rfc9162_leaf_hash(anchor.leaf_record_of(
+                    found.format, found.credential, found.signed_digest)))
+            else:
+                leaves.append(leaf_hash(item))
         except MalformedDocumentError as exc:
             leaves.append(str(exc))
     return OfflineOutcome(result, tuple(leaves))

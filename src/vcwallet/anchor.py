@@ -126,6 +126,18 @@ def leaf_record(credential: Any, *, kind: str = "issued") -> bytes:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     secured = load_secured(credential)
     signed, claims = _signed_bytes_and_claims(secured)
+    return leaf_record_of(secured.format, claims, hashlib.sha256(signed).digest(), kind=kind)
+
+
+def leaf_record_of(format: str, claims: Mapping[str, Any], signed_digest: bytes, *,
+                   kind: str = "issued") -> bytes:
+    """The leaf data of a credential in ``format`` whose claims are ``claims`` and whose
+    signature covers bytes with SHA-256 ``signed_digest`` (a verifier that has just checked
+    the signature knows it, and need not canonicalize the credential again)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    if format not in FORMATS or len(signed_digest) != hashlib.sha256().digest_size:
+        raise ValueError("an unknown format or a digest that is not SHA-256")
     issuer = _text_id(claims.get("issuer")) or _text_id(claims.get("iss"))
     if issuer is None:
         raise MalformedDocumentError("credential names no issuer")
@@ -133,8 +145,8 @@ def leaf_record(credential: Any, *, kind: str = "issued") -> bytes:
         "kind": kind,
         "id": _text_id(claims.get("id")) or _text_id(claims.get("jti")),
         "issuer": issuer,
-        "format": secured.format,
-        "digest": hashlib.sha256(signed).digest(),
+        "format": format,
+        "digest": signed_digest,
     }
     return bytes(cbor2.dumps(record, canonical=True))
 

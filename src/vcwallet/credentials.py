@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -280,6 +281,7 @@ class _Evidence:
     key: Check | None = None
     # the proof's canonicalization strictly expanded the credential with this loader
     expanded: bool = False
+    signed_digest: bytes | None = None  # SHA-256 of what the verified signature covers
 
 
 def verify_credential(
@@ -367,6 +369,7 @@ def _verify_credential(
         types=types_of(credential),
         summary=summary,
         verification_method=evidence.verification_method,
+        signed_digest=evidence.signed_digest,
     )
 
 
@@ -408,6 +411,8 @@ def _verify_di(document: dict[str, Any], evidence: _Evidence, *, resolver: Any, 
     evidence.verification_method = found.verification_method
     evidence.controller = found.controller
     evidence.signature = passed("signature", f"{found.cryptosuite} proof verifies")
+    if len(found.document_hash) == hashlib.sha256().digest_size:  # both suites hash with SHA-256
+        evidence.signed_digest = found.document_hash
     # the proof covers documents.canonize of the credential without its proof, with this
     # loader: exactly what the context check runs (documents.validate), and it passed
     evidence.expanded = True
@@ -432,6 +437,7 @@ def _verify_jwt(token: str, evidence: _Evidence, *, resolver: Any) -> None:
     evidence.verification_method = found.verification_method.id
     evidence.controller = found.verification_method.controller
     evidence.signature = passed("signature", f"{found.header.get('alg')} JWS verifies")
+    evidence.signed_digest = hashlib.sha256(jose.signing_input(token)).digest()
 
 
 def _verify_cose(data: bytes, evidence: _Evidence, *, resolver: Any) -> None:

@@ -81,6 +81,10 @@ class CredentialResult:
     types: tuple[str, ...] = ()
     summary: str | None = None
     verification_method: str | None = None
+    # SHA-256 of the bytes the issuer's signature covers (Data Integrity: the canonical
+    # credential without its proof; vc+jwt: the JWS signing input), the digest a ledger
+    # leaf records; None unless the signature verified
+    signed_digest: bytes | None = None
 
     @property
     def failures(self) -> tuple[Check, ...]:

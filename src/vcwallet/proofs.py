@@ -58,6 +58,9 @@ class VerifiedProof:
     cryptosuite: str
     created: datetime | None
     proof_purpose: str
+    # the suite's hash of the canonical document without its proof (the second half of
+    # the signed hash data): what a ledger leaf records for a Data Integrity credential
+    document_hash: bytes = b""
 
 
 def add_proof(
@@ -166,6 +169,7 @@ def verify_proof(
         cryptosuite=suite.name,
         created=created,
         proof_purpose=purpose,
+        document_hash=data[len(data) // 2:],
     )
 
 
