@@ -108,20 +108,24 @@ def run_level(verifier: Verifier, vps: list[Asked], threads: int, seconds: float
         thread.start()
     start_line.wait()
     began = time.perf_counter()
-    own_cpu = time.process_time() + sum(cpu_seconds(pid) for pid in workers)
+    own_cpu = time.process_time()
+    worker_cpu = sum(cpu_seconds(pid) for pid in workers)
     server_cpu = sum(cpu_seconds(pid) for pid in servers)
     time.sleep(seconds)
     stop.set()
     for thread in pool:
         thread.join()
     wall = time.perf_counter() - began
-    own_cpu = time.process_time() + sum(cpu_seconds(pid) for pid in workers) - own_cpu
+    own_cpu = time.process_time() - own_cpu
+    worker_cpu = sum(cpu_seconds(pid) for pid in workers) - worker_cpu
     server_cpu = sum(cpu_seconds(pid) for pid in servers) - server_cpu
     every = [x for slot in latencies for x in slot]
     return {"threads": threads, "count": len(every), "rate": len(every) / wall,
             "p50": percentile(every, 0.50) * 1000, "p99": percentile(every, 0.99) * 1000,
             "mean": statistics.fmean(every) * 1000, "failed": sum(failures),
-            "cpu": own_cpu / len(every) * 1000, "server_cpu": server_cpu / len(every) * 1000}
+            "cpu": (own_cpu + worker_cpu) / len(every) * 1000,
+            "worker_cpu": worker_cpu / len(every) * 1000,
+            "server_cpu": server_cpu / len(every) * 1000}
 
 
 def run_open(verifier: Verifier, vps: list[Asked], rate: float, seconds: float,
@@ -199,13 +203,14 @@ def measure(verifier: Verifier, vps: list[Asked], processes: int, levels: list[i
     say(f"-- offline checks in {where}")
     say(f"{'threads':>7} {'count':>7} {'pres/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'mean ms':>8} {'floor ms':>8} {'failed':>6} {'cpu ms/pres: verifier':>22} "
-        f"{'servers':>8}")
+        f"{'(workers)':>9} {'servers':>8}")
     for threads in levels:
         row = run_level(verifier, vps, threads, args.seconds, servers, worker_pids(verifier))
         floor = threads / row["rate"] * 1000  # Little's law: mean latency of a closed loop
         say(f"{row['threads']:>7} {row['count']:>7} {row['rate']:>8.1f} "
             f"{row['p50']:>8.1f} {row['p99']:>8.1f} {row['mean']:>8.1f} {floor:>8.1f} "
-            f"{row['failed']:>6} {row['cpu']:>22.2f} {row['server_cpu']:>8.2f}")
+            f"{row['failed']:>6} {row['cpu']:>22.2f} {row['worker_cpu']:>9.2f} "
+            f"{row['server_cpu']:>8.2f}")
     say("open loop (arrivals at a fixed rate, <= 50 in flight, latency from arrival):")
     say(f"{'offered/s':>9} {'count':>7} {'done/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'failed':>6}")
