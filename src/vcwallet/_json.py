@@ -142,8 +142,7 @@ def loads(data: str | bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
         text = data
         if len(text) > max_bytes:
             raise MalformedDocumentError(f"document is larger than {max_bytes} characters")
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     try:
         value = json.loads(
             text,

@@ -467,7 +467,7 @@ def _unverified_cose_payload(data: bytes) -> dict[str, Any] | None:
         item = cbor2.loads(data)
         value = item.value if isinstance(item, cbor2.CBORTag) else item
         payload = _json.loads(value[2])
-    except Exception:  # only used to show what the failed credential claimed
+    except Exception:  # noqa: BLE001 - only shows what the failed credential claimed
         return None
     return payload if isinstance(payload, dict) else None
 

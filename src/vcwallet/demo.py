@@ -28,9 +28,9 @@ from .credentials import verify_credential
 from .issuer import Issuer
 from .keys import KeyPair, KeyType
 from .policy import TrustedIssuer, TrustPolicy
-from .status import StatusListCache
 from .service import ServiceConfig, create_app
 from .service.runner import BackgroundService
+from .status import StatusListCache
 from .verifier import Verifier
 from .wallet import Wallet
 

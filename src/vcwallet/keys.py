@@ -163,7 +163,7 @@ class PublicKey:
             raise MalformedDocumentError("publicKeyMultibase must be base58btc ('z...')")
         try:
             codec, raw = multicodec.unwrap(multibase.decode(value))
-        except Exception:  # multiformats raises a variety of types for bad input
+        except Exception:  # noqa: BLE001 - multiformats raises many types for bad input
             raise MalformedDocumentError("publicKeyMultibase is not a multicodec key") from None
         return cls.from_raw(codec.name, raw)
 
@@ -256,7 +256,7 @@ class KeyPair:
         """Parse a ``privateKeyMultibase`` (ed25519-priv or p256-priv multicodec)."""
         try:
             codec, raw = multicodec.unwrap(multibase.decode(private_multibase))
-        except Exception:
+        except Exception:  # noqa: BLE001 - multiformats raises many types for bad input
             raise KeyFileError("privateKeyMultibase is not a multicodec key") from None
         try:
             if codec.name == "ed25519-priv" and len(raw) == 32:

@@ -30,7 +30,8 @@ TYPE_NAMES = ("diploma", "transcript", "badge", "battery")
 def parse_time(value: str, option: str) -> datetime:
     """ISO 8601 date or date-time; a date means 00:00 UTC; no zone means UTC."""
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        # Not fromisoformat(value) alone: that rejects "2030-01-01Z", which this accepts as a date.
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))  # noqa: FURB162
     except ValueError:
         raise CliFailure(EXIT_USAGE, f"{option}: {value!r} is not an ISO 8601 date or time") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
