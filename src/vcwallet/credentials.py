@@ -258,6 +258,13 @@ def _as_text(data: str | bytes) -> str:
     return data.strip()
 
 
+def _encoded(data: str | bytes | dict[str, Any]) -> str | bytes:
+    """``data`` for a format that :func:`detect_format` names only for text or bytes."""
+    if isinstance(data, dict):
+        raise MalformedDocumentError("a JSON object is neither a JWT, an SD-JWT nor COSE_Sign1")
+    return data
+
+
 def _as_cose_bytes(data: str | bytes) -> bytes:
     if isinstance(data, bytes) and (data[:1] == b"\xd2" or data[:2] == b"\xd8\x12"):
         return data
@@ -322,7 +329,7 @@ def _verify_credential(
         document = data if isinstance(data, dict) else _json.loads(_as_text(data))
         return _unsecured_result(document)
     if kind == "sd-jwt":
-        return _sd_jwt_result(data, resolver=resolver, now=moment)
+        return _sd_jwt_result(_encoded(data), resolver=resolver, now=moment)
     evidence = _Evidence()
     checks: list[Check] = []
     if kind == "di":
@@ -334,9 +341,9 @@ def _verify_credential(
         evidence.credential = {k: v for k, v in document.items() if k != "proof"}
         _verify_di(document, evidence, resolver=resolver, loader=loader)
     elif kind == "jwt":
-        _verify_jwt(_as_text(data), evidence, resolver=resolver)
+        _verify_jwt(_as_text(_encoded(data)), evidence, resolver=resolver)
     else:
-        _verify_cose(_as_cose_bytes(data), evidence, resolver=resolver)
+        _verify_cose(_as_cose_bytes(_encoded(data)), evidence, resolver=resolver)
     credential = evidence.credential
     if credential is None:
         checks.append(failed("format", "the secured form could not be opened"))
@@ -595,9 +602,9 @@ def _sd_jwt_result(data: str | bytes, *, resolver: Any, now: datetime) -> Creden
 
     token = _as_text(data)
     if not token.endswith("~"):
-        checks = (failed("format", "this SD-JWT carries a key-binding JWT: verify it as a "
-                                   "presentation, with the verifier's nonce and audience"),)
-        return CredentialResult(False, "sd-jwt", checks)
+        refusal = failed("format", "this SD-JWT carries a key-binding JWT: verify it as a "
+                                  "presentation, with the verifier's nonce and audience")
+        return CredentialResult(False, "sd-jwt", (refusal,))
     checks: list[Check] = [passed("format", "SD-JWT VC (dc+sd-jwt) as issued")]
     try:
         found = sdjwt.verify_sd_jwt(token, resolver=resolver, nonce=None, audience=None,

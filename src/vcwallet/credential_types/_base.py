@@ -199,8 +199,9 @@ def _raise_first(validator: Draft202012Validator, instance: Any) -> None:
 
 def _path(error: ValidationError) -> str:
     path = error.json_path
-    if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [p for p in error.validator_value if p not in error.instance]
+    names = error.validator_value  # a "required" keyword's list of names (schemas are JSON)
+    if error.validator == "required" and isinstance(error.instance, dict) and isinstance(names, list):
+        missing = [p for p in names if p not in error.instance]
         if missing:
             path = f"{path}.{missing[0]}"
     return path

@@ -217,9 +217,8 @@ def describe(credential: dict[str, Any], lang: str) -> str:
     """``Transcript of <learner>: <programme>, <institution>, <n> courses, <c> credits, GPA x/y``."""
     subject = subject_of(credential)
     record = _programme_record(subject)
-    achievement = (
-        record.get("achievement") if isinstance(record.get("achievement"), Mapping) else {}
-    )
+    found = record.get("achievement")
+    achievement: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     programme = str(achievement.get("name") or "?")
     courses = sum(
         1
