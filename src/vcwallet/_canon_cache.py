@@ -445,7 +445,7 @@ class TemplateCache:
             result = self._fill_planned(plan, template, leaves, hash_name)
             if result is not _GENERAL:
                 self.stats["planned"] += result is not None
-                return result  # type: ignore[no-any-return]
+                return result
         return self._fill_general(template, leaves, hash_name, bounds)
 
     def _fill_planned(

@@ -675,7 +675,7 @@ class StatusRegistry:
         if earlier is not None:
             version, signed_at, data = earlier
             if version == stored.version and signed_at <= moment < signed_at + valid_for / 2:
-                return data  # type: ignore[no-any-return]
+                return data
         unsigned = self._unsigned(stored, moment, valid_for, ttl)
         data = secure(
             unsigned, signer=signer, format=format, verification_method=verification_method,

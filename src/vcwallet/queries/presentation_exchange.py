@@ -26,7 +26,7 @@ import jsonschema
 import referencing
 import referencing.exceptions
 from jsonpath_ng import DatumInContext, Fields, Index, Root
-from jsonpath_ng.ext import parse as _parse_jsonpath
+from jsonpath_ng.ext.parser import parse as _parse_jsonpath
 from jsonpath_ng.jsonpath import Child, JSONPath, Slice, This, Wildcard
 
 from .._json import dumps

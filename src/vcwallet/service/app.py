@@ -231,8 +231,8 @@ def create_app(issuer: Issuer, config: ServiceConfig) -> FastAPI:
     routes = _Routes(issuer, config)
     routes.register(app)
     # added first, so it sits inside BodyLimit: the same 413s apply to it
-    app.add_middleware(EvidenceFastPath, answers=routes.answers)  # type: ignore[arg-type]
-    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(EvidenceFastPath, answers=routes.answers)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.state.issuer = issuer
     return app
 
