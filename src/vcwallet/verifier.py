@@ -23,8 +23,12 @@ failure, not a silent update). An issuer that does not answer gives "status unkn
 
 Credentials of one presentation are checked concurrently (a small thread pool), each
 issuer host has its own keep-alive connections (:class:`~vcwallet.client.IssuerClient`'s
-lean ``http.client`` pool, or an injected ``httpx.Client``), and did:web documents are
-cached for a short time (``did_cache_ttl``).
+lean pooled transport, or an injected ``httpx.Client``), and did:web documents are
+cached for a short time (``did_cache_ttl``). With ``processes=N`` the offline checks (step
+1, the CPU-heavy part) run in N worker processes, so concurrent verifications use more
+than one core; steps 2-4 stay in the calling process, which keeps the checkpoint memory.
+A credential's ledger leaf is worked out from the digest its own signature check
+produced, so a Data Integrity credential is canonicalized once.
 """
 
 from __future__ import annotations
