@@ -200,7 +200,7 @@ def measure(verifier: Verifier, vps: list[Asked], processes: int, levels: list[i
     warm_up(verifier, vps, args.holders)
     where = (f"{processes} worker processes" if processes
              else "the calling threads")
-    say(f"-- offline checks in {where}")
+    say(f"-- offline checks in {where}; {yardstick(0.3)}")
     say(f"{'threads':>7} {'count':>7} {'pres/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'mean ms':>8} {'floor ms':>8} {'failed':>6} {'cpu ms/pres: verifier':>22} "
         f"{'(workers)':>9} {'servers':>8}")
