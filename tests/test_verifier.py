@@ -736,3 +736,24 @@ def test_worker_processes_need_a_resolver_that_pickles() -> None:
         Verifier(resolver=Local({}), processes=1)
     with pytest.raises(ValueError, match="at least 1"):
         Verifier(processes=-1)
+
+
+def test_worker_processes_do_not_run_the_callers_script_again(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"  # no `if __name__ == "__main__":`, as scripts often are
+    script.write_text(
+        "from vcwallet.errors import MalformedDocumentError\n"
+        "from vcwallet.verifier import Verifier\n"
+        "print('top level ran', flush=True)\n"
+        "with Verifier(processes=2) as verifier:\n"
+        "    verifier._workers.start()\n"
+        "    try:\n"
+        "        verifier.verify_presentation(b'[1]', challenge='c', domain='d')\n"
+        "    except MalformedDocumentError:\n"
+        "        print('refused in a worker', flush=True)\n", "utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["top level ran", "refused in a worker"]

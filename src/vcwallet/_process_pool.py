@@ -10,20 +10,24 @@ verifications share them.
 
 Each worker builds its own verifier-side state once: a did:web resolver that fetches only
 from the host a DID names (or the resolver the caller gave, which must pickle), and its
-own template and leaf-hash caches. Workers are started with ``spawn``: forking a process
-that runs threads (the verifier's pool, a web server's) can copy a held lock.
+own template and leaf-hash caches. Workers are plain child interpreters
+(``python -m vcwallet._process_pool``) on a socket pair, see :class:`_Worker`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
+import os
 import pickle
 import queue
+import socket
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from cachetools import LRUCache
@@ -133,11 +137,12 @@ class LeafHashes:
 
 
 # -- the worker side -------------------------------------------------------------------------
-def _serve(connection: Connection, settings: WorkerSettings) -> None:
-    """A worker's life: build its state, then answer pickled requests until told to stop
-    (an empty message) or the caller goes away."""
+def _serve(connection: Connection) -> None:
+    """A worker's life: read its settings, build its state, then answer pickled requests
+    until told to stop (an empty message) or the caller goes away."""
     from .verifier import Verifier
 
+    settings: WorkerSettings = pickle.loads(connection.recv_bytes())
     # a verifier of our own only for its did:web resolver (no thread pool is used here)
     helper = Verifier(resolver=settings.resolver, timeout=settings.timeout,
                       did_cache_ttl=settings.did_cache_ttl,
@@ -182,15 +187,27 @@ class _Refusal:
 
 # -- the calling side --------------------------------------------------------------------------
 class _Worker:
-    """One worker process and the pipe to it (used by one thread at a time)."""
+    """One worker process and the socket to it (used by one thread at a time).
+
+    A plain ``python -m vcwallet._process_pool FD`` child, not a multiprocessing one:
+    ``spawn`` would import the caller's ``__main__`` again in every worker (running an
+    unguarded script's top level twice), and ``fork`` copies the caller's threads' locks."""
 
     def __init__(self, settings: WorkerSettings) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.connection, theirs = context.Pipe(duplex=True)
-        self.process = context.Process(target=_serve, args=(theirs, settings), daemon=True,
-                                       name="vcwallet-verifier-worker")
-        self.process.start()
-        theirs.close()
+        ours, theirs = socket.socketpair()
+        package_root = str(Path(__file__).resolve().parent.parent)
+        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+        with theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "vcwallet._process_pool", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": path})
+        self.connection = Connection(ours.detach())
+        self.connection.send_bytes(pickle.dumps(settings, protocol=pickle.HIGHEST_PROTOCOL))
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
 
     def ask(self, request: bytes) -> Any:
         self.connection.send_bytes(request)
@@ -202,10 +219,11 @@ class _Worker:
         except OSError:
             pass
         self.connection.close()
-        self.process.join(timeout=5)
-        if self.process.is_alive():
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.join()
+            self.process.wait()
 
 
 class WorkerPool:
@@ -267,7 +285,7 @@ class WorkerPool:
     def pids(self) -> list[int]:
         """The workers' process ids (for measuring their CPU)."""
         with self._lock:
-            return [w.process.pid for w in self._all if w.process.pid is not None]
+            return [w.pid for w in self._all]
 
     def close(self) -> None:
         with self._lock:
@@ -290,5 +308,14 @@ class WorkerPool:
         with self._lock:
             self._all = [fresh if w is dead else w for w in self._all]
         dead.connection.close()
-        dead.process.join(timeout=5)
+        dead.process.kill()
+        dead.process.wait()
         return fresh
+
+
+if __name__ == "__main__":  # a worker: python -m vcwallet._process_pool FD
+    # through the imported module, so what it pickles names vcwallet._process_pool, not
+    # __main__
+    from vcwallet._process_pool import _serve as serve
+
+    serve(Connection(int(sys.argv[1])))
