@@ -170,3 +170,27 @@ def test_issue_with_ledger_writes_a_receipt_that_verifies(tmp_path, capsys, ed_k
     run(capsys, "key", "new", "--out", str(other))
     assert run(capsys, "ledger", "verify-receipt", str(out), str(receipt), "--log-key",
                str(other))[0] == 1
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2030-01-01", "2030-01-01T00:00:00+00:00"),
+    ("2030-01-01Z", "2030-01-01T00:00:00+00:00"),
+    ("2030-01-01T10:00", "2030-01-01T10:00:00+00:00"),
+    ("2030-01-01T10:00:00Z", "2030-01-01T10:00:00+00:00"),
+    ("2030-01-01T10:00:00+09:00", "2030-01-01T10:00:00+09:00"),
+    ("2030-01-01 10:00:00.5-05:00", "2030-01-01T10:00:00.500000-05:00"),
+])
+def test_times_on_the_command_line(text: str, expected: str) -> None:
+    from vcwallet.cli.credential_cmd import parse_time
+
+    assert parse_time(text, "--at").isoformat() == expected
+
+
+@pytest.mark.parametrize("text", ["2030-01-01+09:00", "2030-01-01-05:00", "2030-13-01",
+                                  "2030-01-01T25:00", "tomorrow", ""])
+def test_times_that_are_not_read_as_something_else(text: str) -> None:
+    from vcwallet.cli._common import CliFailure
+    from vcwallet.cli.credential_cmd import parse_time
+
+    with pytest.raises(CliFailure, match="--at"):
+        parse_time(text, "--at")

@@ -27,13 +27,25 @@ from ._common import (
 TYPE_NAMES = ("diploma", "transcript", "badge", "battery")
 
 
+# a date (optionally with Z), or a date and time with an optional zone; fromisoformat alone
+# would read "2030-01-01+09:00" and "2030-01-01-05:00" as times of day (09:00, 05:00)
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(Z|[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?")
+
+
 def parse_time(value: str, option: str) -> datetime:
     """ISO 8601 date or date-time; a date means 00:00 UTC; no zone means UTC."""
-    try:
-        # Not fromisoformat(value) alone: that rejects "2030-01-01Z", which this accepts as a date.
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))  # noqa: FURB162
-    except ValueError:
-        raise CliFailure(EXIT_USAGE, f"{option}: {value!r} is not an ISO 8601 date or time") from None
+    text = value.strip()
+    moment = None
+    if _TIME.fullmatch(text):
+        try:
+            moment = datetime.fromisoformat(text.removesuffix("Z"))
+        except ValueError:
+            moment = None
+    if moment is None:
+        raise CliFailure(EXIT_USAGE, f"{option}: {value!r} is not an ISO 8601 date or time "
+                                     "(2030-01-01, 2030-01-01T09:00, 2030-01-01T09:00+09:00)")
+    if text.endswith("Z"):
+        return moment.replace(tzinfo=UTC)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
