@@ -102,8 +102,6 @@ _VCT_PREFIX = "https://w3id.org/vcwallet/vct/"
 HttpFactory = Callable[[str], httpx.Client]
 MAX_BATCH = 256  # leaves per ledger request (the service's MAX_EVIDENCE_BATCH)
 MAX_REMEMBERED_DIDS = 4096  # issuer DIDs mapped to their clients without re-parsing
-# with more verifications than this asking issuers at once, each asks its issuers in turn
-SEQUENTIAL_ABOVE = 2
 
 
 # --------------------------------------------------------------------------------------
@@ -504,7 +502,6 @@ class Verifier:
         self._clients: dict[str, IssuerClient] = {}
         self._by_did: dict[str, IssuerClient] = {}  # spares parsing the did:web each time
         self._batchers: dict[str, _EvidenceBatcher] = {}
-        self._in_flight = 0  # verifications asking their issuers right now
         self._made_http: list[httpx.Client] = []
         self._lock = threading.Lock()
         self._resolver: Any = None
@@ -620,33 +617,20 @@ class Verifier:
             return OnlineResult(False, offline, (), moment, challenge, domain)
         plans = [self._plan(leaf, result) for leaf, result in
                  zip(outcome.leaves, offline.credentials, strict=True)]
+        # one task per credential to ask (status is usually a cache hit, so the task is one
+        # ledger round trip); the last runs in this thread. A task waits at most on a request
+        # another thread is already sending, never on a queued task: no deadlock however
+        # busy the pool.
         asking = [p for p in plans if isinstance(p, _Plan)]
-        found = iter(self._ask_all(asking, resolver, moment))
+        futures = [self._pool.submit(self._ask, p, resolver, moment) for p in asking[:-1]]
+        answers: list[OnlineCredential] = []
+        if asking:
+            last = self._ask(asking[-1], resolver, moment)
+            answers = [f.result() for f in futures] + [last]
+        found = iter(answers)
         online = [p if isinstance(p, OnlineCredential) else next(found) for p in plans]
         verified = all_hold(offline.checks) and all(c.verified for c in online)
         return OnlineResult(verified, offline, tuple(online), moment, challenge, domain)
-
-    def _ask_all(self, asking: list[_Plan], resolver: Any,
-                 moment: datetime) -> list[OnlineCredential]:
-        """Ask each credential's issuer. Alone, the round trips overlap in the thread pool
-        (status is usually a cache hit, so a task is one ledger round trip; the last runs
-        in this thread). With other verifications in flight they go one after another in
-        this thread: those verifications keep the issuers and cores busy already, and
-        handing work to pool threads would only cost CPU. A pool task waits at most on a
-        request another thread is already sending, never on a queued task: no deadlock
-        however busy the pool."""
-        with self._lock:
-            self._in_flight += 1
-            crowded = self._in_flight > SEQUENTIAL_ABOVE
-        try:
-            if crowded or len(asking) < 2:
-                return [self._ask(plan, resolver, moment) for plan in asking]
-            futures = [self._pool.submit(self._ask, p, resolver, moment) for p in asking[:-1]]
-            last = self._ask(asking[-1], resolver, moment)
-            return [f.result() for f in futures] + [last]
-        finally:
-            with self._lock:
-                self._in_flight -= 1
 
     # -- one credential --------------------------------------------------------------------
     def _plan(self, leaf: bytes | str, result: CredentialResult) -> OnlineCredential | _Plan:
