@@ -726,6 +726,13 @@ def test_worker_processes_that_die_are_replaced(orgs: dict[str, Org], holder: Ke
         result = verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
         assert result.verified, result.failures
         assert len(workers.pids()) == 1 and not set(workers.pids()) & set(killed)
+        alive = workers.pids()
+    with pytest.raises(ValueError, match="closed"):  # a closed verifier starts no workers
+        verifier.verify_presentation(vp, challenge="nonce-1", domain=DOMAIN)
+    assert workers.pids() == []
+    for pid in alive:  # and the ones it had are gone
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 def test_worker_processes_need_a_resolver_that_pickles() -> None:

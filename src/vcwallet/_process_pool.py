@@ -304,12 +304,14 @@ class WorkerPool:
                 self._idle.put(worker)
 
     def _replace(self, dead: _Worker) -> _Worker:
-        fresh = _Worker(self._settings)
-        with self._lock:
-            self._all = [fresh if w is dead else w for w in self._all]
         dead.connection.close()
         dead.process.kill()
         dead.process.wait()
+        with self._lock:
+            if self._closed:  # closed under a running verification: start nothing new
+                raise VcwalletError("the verifier was closed during the verification")
+            fresh = _Worker(self._settings)
+            self._all = [fresh if w is dead else w for w in self._all]
         return fresh
 
 
