@@ -195,8 +195,7 @@ def worker_pids(verifier: Verifier) -> list[int]:
 
 def measure(verifier: Verifier, vps: list[Asked], processes: int, levels: list[int],
             args: argparse.Namespace, servers: list[int]) -> None:
-    if verifier._workers is not None:
-        verifier._workers.start()
+    verifier.start_workers()
     warm_up(verifier, vps, args.holders)
     where = (f"{processes} worker processes" if processes
              else "the calling threads")

@@ -689,7 +689,7 @@ def test_worker_processes_give_the_same_results(orgs: dict[str, Org], holder: Ke
     afresh = status_lists.StatusListCache(max_age=timedelta(microseconds=1))
     with Verifier(policy=policy, timeout=3) as here, \
             Verifier(policy=policy, timeout=3, processes=2, status_cache=afresh) as there:
-        there._workers.start()  # type: ignore[union-attr]
+        there.start_workers()
         for presentation in (vp, tampered):
             ours = here.verify_presentation(presentation, challenge="nonce-1", domain=DOMAIN)
             theirs = there.verify_presentation(presentation, challenge="nonce-1", domain=DOMAIN)
@@ -755,7 +755,7 @@ def test_worker_processes_do_not_run_the_callers_script_again(tmp_path: Path) ->
         "from vcwallet.verifier import Verifier\n"
         "print('top level ran', flush=True)\n"
         "with Verifier(processes=2) as verifier:\n"
-        "    verifier._workers.start()\n"
+        "    verifier.start_workers()\n"
         "    try:\n"
         "        verifier.verify_presentation(b'[1]', challenge='c', domain='d')\n"
         "    except MalformedDocumentError:\n"

@@ -539,6 +539,12 @@ class Verifier:
         for http in made:
             http.close()
 
+    def start_workers(self) -> None:
+        """Start the worker processes now and wait until each answers (without this the
+        first verifications wait for them); nothing to do without ``processes``."""
+        if self._workers is not None:
+            self._workers.start()
+
     # -- collaborators -------------------------------------------------------------------
     def _moment(self) -> datetime:
         return self._now or datetime.now(UTC)
