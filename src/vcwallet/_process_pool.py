@@ -114,8 +114,8 @@ def secured_items(vp: dict[str, Any] | str | bytes, kind: str) -> list[Any]:
 
 
 class LeafHashes:
-    """Leaf hashes remembered by the credential's exact bytes: for Data Integrity a leaf
-    hash costs an RDFC-1.0 canonicalisation, and employers see the same credential often."""
+    """Leaf hashes worked out from the secured form (vc+cose, SD-JWT: the signature checks
+    that leave no ``signed_digest``), remembered by the credential's exact bytes."""
 
     def __init__(self, size: int = MAX_REMEMBERED_LEAVES) -> None:
         self._lock = threading.Lock()
