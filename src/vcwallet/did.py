@@ -16,9 +16,11 @@ It also builds documents: :func:`did_key_document` (the did:key expansion, Multi
 from __future__ import annotations
 
 import copy
+import dataclasses
 import http.client
 import re
 import ssl
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -673,12 +675,18 @@ class DidResolver:
         return parse_document(self._document(did), did=did)
 
     def verification_method(self, did_url: str, purpose: str) -> VerificationMethod:
+        known = _did_key_answer(did_url, purpose)
+        if known is not None:
+            return known
         did, fragment = split_did_url(did_url)
         # the derived X25519 key (a modular inversion) matters only when it is the one asked for
         document = self._document(did, key_agreement=fragment != did[len("did:key:") :])
         if not did.startswith("did:key:"):  # a did:key document is ours, built well-formed
             parse_document(document, did=did)
-        return _select(document, did_url, purpose)
+        method = _select(document, did_url, purpose)
+        if did.startswith("did:key:"):
+            _remember_did_key_answer(did_url, purpose, method)
+        return method
 
     def _document(self, did: str, *, key_agreement: bool = True) -> Any:
         check_did(did)
@@ -704,6 +712,33 @@ class DidResolver:
         if not isinstance(body, bytes):
             raise TypeError("fetch(url) must return bytes")
         return _json.loads(body, max_bytes=self.max_bytes)
+
+
+# did:key answers of every DidResolver, per exact (DID URL, purpose): a did:key *is* its
+# document, so the method found once (base58, multicodec, key checks) is found every time.
+# Only methods that were found are stored (a refusal is worked out again, with its message);
+# bounded, oldest out first, as the DID URLs are the presenter's choice.
+_DID_KEY_ANSWERS: dict[tuple[str, str], VerificationMethod] = {}
+_MAX_DID_KEY_ANSWERS = 1024
+_DID_KEY_LOCK = threading.Lock()
+
+
+def _did_key_answer(did_url: Any, purpose: Any) -> VerificationMethod | None:
+    if type(did_url) is not str or type(purpose) is not str:
+        return None  # not a key (and the full path gives the refusal)
+    method = _DID_KEY_ANSWERS.get((did_url, purpose))
+    if method is None:
+        return None
+    # the caller's own JWK dict: a caller that edits it must not edit the remembered one
+    return dataclasses.replace(method, jwk=dict(method.jwk))
+
+
+def _remember_did_key_answer(did_url: str, purpose: str, method: VerificationMethod) -> None:
+    remembered = dataclasses.replace(method, jwk=dict(method.jwk))
+    with _DID_KEY_LOCK:
+        while len(_DID_KEY_ANSWERS) >= _MAX_DID_KEY_ANSWERS:
+            del _DID_KEY_ANSWERS[next(iter(_DID_KEY_ANSWERS))]
+        _DID_KEY_ANSWERS[(did_url, purpose)] = remembered
 
 
 class StaticResolver:
