@@ -428,11 +428,12 @@ def _verify_di(document: dict[str, Any], evidence: _Evidence, *, resolver: Any, 
 def _verify_jwt(token: str, evidence: _Evidence, *, resolver: Any) -> None:
     from . import jose
 
-    payload = jose.unverified_payload(token)  # unreadable token: MalformedDocumentError
+    read = jose.ReadJws(token)  # split and decoded once, for the look and the check
+    payload = read.payload()  # unreadable token: MalformedDocumentError
     if isinstance(payload, dict):
         evidence.credential = payload
     try:
-        found = jose.verify_vc_jwt(token, resolver=resolver)
+        found = jose.verify_vc_jwt(read, resolver=resolver)
     except (ProofPurposeError, ResolutionError) as exc:
         evidence.key = failed("issuer_key", str(exc))
         evidence.signature = skipped("signature", "no usable issuer key", required=True)
@@ -444,7 +445,7 @@ def _verify_jwt(token: str, evidence: _Evidence, *, resolver: Any) -> None:
     evidence.verification_method = found.verification_method.id
     evidence.controller = found.verification_method.controller
     evidence.signature = passed("signature", f"{found.header.get('alg')} JWS verifies")
-    evidence.signed_digest = hashlib.sha256(jose.signing_input(token)).digest()
+    evidence.signed_digest = hashlib.sha256(read.signing_input()).digest()
 
 
 def _verify_cose(data: bytes, evidence: _Evidence, *, resolver: Any) -> None:

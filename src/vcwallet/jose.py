@@ -59,6 +59,7 @@ __all__ = [
     "VC_JWT_TYP",
     "VERIFY_ALGS",
     "CachingResolver",
+    "ReadJws",
     "VerifiedJwt",
     "b64url_decode",
     "b64url_encode",
@@ -178,6 +179,48 @@ def unverified_header(token: str) -> dict[str, Any]:
 def unverified_payload(token: str) -> dict[str, Any]:
     """The payload, parsed strictly but NOT verified: never trust what it says."""
     return _json_object(_split(token)[1], "JWS payload")
+
+
+class ReadJws:
+    """A compact JWS split once, its header and payload parsed strictly on first use but
+    NOT verified: for a verifier that reads a token before checking it, so that each part
+    is decoded once. Each read gives exactly what :func:`unverified_header` /
+    :func:`unverified_payload` give (or raises what they raise); :func:`verify_jws` and
+    :func:`verify_vc_jwt` take it in place of the token and still check everything.
+    """
+
+    __slots__ = ("_header", "_payload", "parts")
+
+    def __init__(self, token: str) -> None:
+        self.parts = _split(token)
+        self._header: dict[str, Any] | None = None
+        self._payload: dict[str, Any] | None = None
+
+    def header(self) -> dict[str, Any]:
+        if self._header is None:
+            self._header = _json_object(self.parts[0], "JWS header")
+        return self._header
+
+    def payload(self) -> dict[str, Any]:
+        if self._payload is None:
+            self._payload = _json_object(self.parts[1], "JWS payload")
+        return self._payload
+
+    def signing_input(self) -> bytes:
+        """As :func:`signing_input` of the token."""
+        header, payload, _ = self.parts
+        # a payload already read went through b64url_decode, which matched it already
+        for segment, what, read in (
+            (header, "JWS header", self._header),
+            (payload, "JWS payload", self._payload),
+        ):
+            if read is None and not _B64URL.fullmatch(segment):
+                raise MalformedDocumentError(f"{what} is not base64url")
+        return f"{header}.{payload}".encode("ascii")
+
+
+def _read(token: str | ReadJws) -> ReadJws:
+    return token if isinstance(token, ReadJws) else ReadJws(token)
 
 
 def signing_input(token: str) -> bytes:
@@ -344,7 +387,7 @@ def _allowed(allowed_algs: Iterable[str]) -> frozenset[str]:
 
 
 def verify_jws(
-    token: str,
+    token: str | ReadJws,
     jwk_or_key: PublicKey | Mapping[str, Any] | _VerifyKey,
     *,
     expected_typ: str,
@@ -354,8 +397,12 @@ def verify_jws(
 
     ``jwk_or_key`` is a :class:`~vcwallet.keys.PublicKey`, a public JWK dict, or a
     ``cryptography`` public key (pass a key object, not a JWK, on hot paths). The header's
-    ``alg`` must be allowed and must be the one algorithm that key is for.
+    ``alg`` must be allowed and must be the one algorithm that key is for. ``token`` may
+    be a :class:`ReadJws` of it (the parts it has read are not decoded again).
     """
+    if isinstance(token, ReadJws):
+        allowed = _allowed(allowed_algs)
+        return _verify_parts(token.parts, jwk_or_key, expected_typ, allowed, token)
     return _verify_parts(_split(token), jwk_or_key, expected_typ, _allowed(allowed_algs))
 
 
@@ -364,11 +411,11 @@ def _verify_parts(
     jwk_or_key: Any,
     expected_typ: str,
     allowed: frozenset[str],
-    header: dict[str, Any] | None = None,
+    read: ReadJws | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``read``: the same token's ReadJws (its parts are ``parts``)."""
     header_b64, payload_b64, signature_b64 = parts
-    if header is None:
-        header = _json_object(header_b64, "JWS header")
+    header = read.header() if read is not None else _json_object(header_b64, "JWS header")
     alg = _check_alg(header, allowed)
     _check_typ(header, expected_typ)
     _check_header_params(header)
@@ -377,12 +424,16 @@ def _verify_parts(
         raise UnsupportedAlgorithm(
             f"header alg {_show(alg)} does not fit the key (a {key_alg} key)"
         )
-    if not _B64URL.fullmatch(payload_b64):
+    # a payload read already went through b64url_decode, which matched it already
+    payload = read._payload if read is not None else None
+    if payload is None and not _B64URL.fullmatch(payload_b64):
         raise MalformedDocumentError("JWS payload is not canonical base64url")
     signature = b64url_decode(signature_b64, what="JWS signature")
     verify_signature(key, alg, signature, f"{header_b64}.{payload_b64}".encode("ascii"))
-    # the payload is parsed only once the signature holds
-    return header, _json_object(payload_b64, "JWS payload")
+    # the payload is parsed only once the signature holds (unless the caller had read it)
+    if payload is None:
+        payload = _json_object(payload_b64, "JWS payload") if read is None else read.payload()
+    return header, payload
 
 
 # -- vc+jwt ----------------------------------------------------------------------------
@@ -606,18 +657,20 @@ def check_header(header: Mapping[str, Any], *, expected_typ: str,
 
 
 def verify_vc_jwt(
-    token: str, *, resolver: Resolver, allowed_algs: Iterable[str] = VERIFY_ALGS
+    token: str | ReadJws, *, resolver: Resolver, allowed_algs: Iterable[str] = VERIFY_ALGS
 ) -> VerifiedJwt:
     """Verify a vc+jwt: typ, algorithm, the issuer's assertionMethod key, signature, issuer.
 
     The key is looked up only through ``resolver.verification_method(kid,
     "assertionMethod")`` (wrap the resolver in :class:`CachingResolver` on hot paths);
     dates and status are for the caller to check. ``allowed_algs`` may narrow the
-    allow-list (a verifier that refuses RS256, say).
+    allow-list (a verifier that refuses RS256, say). ``token`` may be a :class:`ReadJws`
+    of it (the parts it has read are not decoded again).
     """
     allowed = _allowed(allowed_algs)
-    parts = _split(token)
-    header = _json_object(parts[0], "JWS header")
+    read = _read(token)
+    parts = read.parts
+    header = read.header()
     _check_typ(header, VC_JWT_TYP)
     cty = header.get("cty", VC_JWT_CTY)
     if not isinstance(cty, str) or _media_type(cty) != VC_JWT_CTY:
@@ -629,7 +682,7 @@ def verify_vc_jwt(
     _check_alg(header, allowed)
     _check_header_params(header)
     method, key = lookup_assertion_key(resolver, kid)
-    header, payload = _verify_parts(parts, key, VC_JWT_TYP, allowed, header)
+    header, payload = _verify_parts(parts, key, VC_JWT_TYP, allowed, read)
     check_credential_shape(payload)
     issuer = check_kid_owner(kid, payload)
     _check_registered_claims(payload, issuer)

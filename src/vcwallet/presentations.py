@@ -38,7 +38,7 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _json
 from .credentials import SecuredCredential, default_verification_method, detect_format
@@ -65,6 +65,9 @@ from .model import (
     types_of,
     utc_now,
 )
+
+if TYPE_CHECKING:
+    from . import jose
 
 __all__ = [
     "CLOCK_SKEW",
@@ -307,7 +310,8 @@ def verify_presentation(
 
 
 def _read_presentation(vp: dict[str, Any] | str | bytes) -> tuple[str, Any]:
-    """``("di", document)`` or ``("jwt", token)``; MalformedDocumentError for anything else."""
+    """``("di", document)`` or ``("jwt", token)`` (a :class:`jose.ReadJws`, header and
+    payload read once); MalformedDocumentError for anything else."""
     from . import jose
 
     if isinstance(vp, dict):
@@ -329,11 +333,12 @@ def _read_presentation(vp: dict[str, Any] | str | bytes) -> tuple[str, Any]:
         return "di", document
     if text.count(".") != 2 or "~" in text:
         raise MalformedDocumentError("input is neither a JSON presentation nor a vp+jwt token")
-    typ = jose.unverified_header(text).get("typ")
+    token = jose.ReadJws(text)
+    typ = token.header().get("typ")
     if not isinstance(typ, str) or typ.lower().removeprefix("application/") != VP_JWT_TYP:
         raise MalformedDocumentError(f"token typ {typ!r} is not {VP_JWT_TYP!r}")
-    _check_shape(jose.unverified_payload(text), parsed_strictly=True)
-    return "jwt", text
+    _check_shape(token.payload(), parsed_strictly=True)
+    return "jwt", token
 
 
 def is_presentation(data: dict[str, Any] | str | bytes) -> bool:
@@ -439,14 +444,14 @@ def _check_di_holder(document: dict[str, Any], challenge: str, domain: str, reso
     return evidence
 
 
-def _check_jwt_holder(token: str, challenge: str, domain: str, resolver: Any,
+def _check_jwt_holder(token: jose.ReadJws, challenge: str, domain: str, resolver: Any,
                       now: datetime) -> _HolderEvidence:
     from . import jose
 
-    claims = jose.unverified_payload(token)  # trusted only once the signature holds
+    claims = token.payload()  # trusted only once the signature holds
     holder = _holder_id(claims)
     evidence = _HolderEvidence(claims, holder, [])
-    kid = jose.unverified_header(token).get("kid")
+    kid = token.header().get("kid")
     try:
         did = jose.kid_did(kid)
         method, key = jose.lookup_key(resolver, str(kid), "authentication")
