@@ -280,7 +280,8 @@ def verify_presentation(
     _binding_value(challenge, "challenge")
     _binding_value(domain, "domain")
     moment = utc_now(now)
-    resolver = CachingResolver(resolver or DidResolver())
+    if not isinstance(resolver, CachingResolver):  # a caching one (a Verifier's) is kept:
+        resolver = CachingResolver(resolver or DidResolver())  # its parsed keys are reused
     loader = document_loader or documents.default_loader()
     kind, document = _read_presentation(vp)
     if kind == "di":
