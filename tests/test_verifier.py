@@ -764,3 +764,19 @@ def test_worker_processes_do_not_run_the_callers_script_again(tmp_path: Path) ->
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["top level ran", "refused in a worker"]
+
+
+def test_worker_environment_adds_only_an_uninstalled_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import site
+
+    from vcwallet import _process_pool
+
+    root = str(Path(_process_pool.__file__).resolve().parent.parent)
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    monkeypatch.setattr(site, "getsitepackages", lambda: ["/nowhere"])
+    assert _process_pool._child_env()["PYTHONPATH"].split(os.pathsep) == [root, "/elsewhere"]
+    # installed in site-packages: the child finds it itself, and site-packages is not put
+    # ahead of the standard library
+    monkeypatch.setattr(site, "getsitepackages", lambda: [root])
+    assert _process_pool._child_env()["PYTHONPATH"] == "/elsewhere"

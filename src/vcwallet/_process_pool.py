@@ -20,6 +20,7 @@ import hashlib
 import os
 import pickle
 import queue
+import site
 import socket
 import subprocess
 import sys
@@ -186,6 +187,18 @@ class _Refusal:
 
 
 # -- the calling side --------------------------------------------------------------------------
+def _child_env() -> dict[str, str]:
+    """The environment of a worker: ours, and where this copy of vcwallet lives unless it
+    is installed in site-packages (which the child finds by itself; putting site-packages
+    on PYTHONPATH would let its packages shadow the standard library)."""
+    root = Path(__file__).resolve().parent.parent
+    installed = {Path(p).resolve() for p in [*site.getsitepackages(), site.getusersitepackages()]}
+    if root in installed:
+        return dict(os.environ)
+    path = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
 class _Worker:
     """One worker process and the socket to it (used by one thread at a time).
 
@@ -195,13 +208,10 @@ class _Worker:
 
     def __init__(self, settings: WorkerSettings) -> None:
         ours, theirs = socket.socketpair()
-        package_root = str(Path(__file__).resolve().parent.parent)
-        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
         with theirs:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "vcwallet._process_pool", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONPATH": path})
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=_child_env())
         self.connection = Connection(ours.detach())
         self.connection.send_bytes(pickle.dumps(settings, protocol=pickle.HIGHEST_PROTOCOL))
 
