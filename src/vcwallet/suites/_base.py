@@ -13,13 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .._base58 import b58decode, b58encode
 from ..errors import InvalidSignature, MalformedDocumentError
 from ..keys import KeyType, PublicKey, Signer
 
 # Ed25519 and P-256 (r || s) signatures are both exactly 64 bytes.
 _SIGNATURE_BYTES = 64
-_B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_INDEX = {char: value for value, char in enumerate(_B58_ALPHABET)}
 
 
 @dataclass(frozen=True)
@@ -78,24 +77,3 @@ def decode_proof_value(proof_value: Any) -> bytes:
         return b58decode(proof_value[1:])
     except KeyError:
         raise MalformedDocumentError("proofValue is not valid base58btc") from None
-
-
-def b58encode(data: bytes) -> str:
-    """Bitcoin base58 (the alphabet of multibase ``z``); leading zero bytes become ``1``."""
-    number = int.from_bytes(data, "big")
-    digits = []
-    while number:
-        number, digit = divmod(number, 58)
-        digits.append(_B58_ALPHABET[digit])
-    zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * zeros + "".join(reversed(digits))
-
-
-def b58decode(text: str) -> bytes:
-    """Inverse of :func:`b58encode`; raises KeyError on a character outside the alphabet."""
-    number = 0
-    for char in text:
-        number = number * 58 + _B58_INDEX[char]
-    zeros = len(text) - len(text.lstrip("1"))
-    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
-    return b"\0" * zeros + body
