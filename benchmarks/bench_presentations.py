@@ -17,7 +17,6 @@ import random
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from _timing import percentiles, say, timed
 from vcwallet import _json, credentials, jose, sdjwt
 from vcwallet.did import DidResolver
 from vcwallet.keys import KeyPair
+from vcwallet.model import CredentialResult
 from vcwallet.presentations import create_presentation, verify_presentation
 from vcwallet.queries import select
 from vcwallet.wallet import Wallet
@@ -58,14 +58,6 @@ REQUEST = {"presentation_definition": {"id": "hiring-2026", "input_descriptors":
 ]}}
 
 
-@dataclass(frozen=True)
-class Outcome:
-    verified: bool
-    format: str
-    credential: dict[str, Any]
-    checks: tuple[Any, ...]
-    issuer: str | None
-    types: tuple[str, ...]
 
 
 
@@ -77,9 +69,10 @@ class Outcome:
 def signature_verifier() -> Any:
     resolver = jose.CachingResolver(DidResolver())
 
-    def verify(token: str, *, now: datetime | None = None) -> Outcome:
+    def verify(token: str, *, now: datetime | None = None) -> CredentialResult:
         claims = jose.verify_vc_jwt(token, resolver=resolver).credential
-        return Outcome(True, "jwt", claims, (), claims["issuer"]["id"], tuple(claims["type"]))
+        return CredentialResult(True, "jwt", (), credential=claims,
+                                issuer=claims["issuer"]["id"], types=tuple(claims["type"]))
 
     return verify
 

@@ -21,7 +21,6 @@ import random
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from _timing import percentiles, say, timed
 from vcwallet import jose
 from vcwallet.did import DidResolver
 from vcwallet.keys import KeyPair
+from vcwallet.model import CredentialResult
 from vcwallet.queries import select
 from vcwallet.wallet import Wallet
 
@@ -53,23 +53,16 @@ PE = {"presentation_definition": {"id": "hire", "input_descriptors": [
 ]}}
 
 
-@dataclass(frozen=True)
-class Outcome:
-    verified: bool
-    format: str
-    credential: dict[str, Any]
-    checks: tuple[Any, ...]
-    issuer: str | None
-    types: tuple[str, ...]
 
 
 def signature_verifier() -> Any:
     resolver = jose.CachingResolver(DidResolver())
 
-    def verify(token: str, *, now: datetime | None = None) -> Outcome:
+    def verify(token: str, *, now: datetime | None = None) -> CredentialResult:
         checked = jose.verify_vc_jwt(token, resolver=resolver)
         claims = checked.credential
-        return Outcome(True, "jwt", claims, (), claims["issuer"]["id"], tuple(claims["type"]))
+        return CredentialResult(True, "jwt", (), credential=claims,
+                                issuer=claims["issuer"]["id"], types=tuple(claims["type"]))
 
     return verify
 

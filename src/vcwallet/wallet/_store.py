@@ -45,6 +45,7 @@ from ..errors import (
     WalletLocked,
 )
 from ..keys import KeyPair, KeyType
+from ..model import CredentialResult
 
 if TYPE_CHECKING:
     from ..presentations import Presentation
@@ -104,16 +105,6 @@ def _default_verify() -> Verify:
     return verify_for_storage
 
 
-@dataclass(frozen=True)
-class _SdJwtOutcome:
-    verified: bool
-    format: str
-    credential: dict[str, Any]
-    checks: tuple[Any, ...]
-    issuer: str | None
-    types: tuple[str, ...]
-
-
 def verify_for_storage(credential: CredentialInput, *, now: datetime | None = None) -> Any:
     """The default ``verify``: :func:`vcwallet.credentials.verify_credential`, except for an
     SD-JWT VC as issued (every disclosure, no key binding yet), which is checked with
@@ -135,8 +126,8 @@ def verify_for_storage(credential: CredentialInput, *, now: datetime | None = No
                                   audience=None, now=now, require_key_binding=False)
     claims = checked.claims
     vct = claims.get("vct")
-    return _SdJwtOutcome(True, "sd-jwt", claims, (), _text(claims.get("iss")),
-                         (vct,) if isinstance(vct, str) else ())
+    return CredentialResult(True, "sd-jwt", (), credential=claims, issuer=_text(claims.get("iss")),
+                            types=(vct,) if isinstance(vct, str) else ())
 
 
 @dataclass(frozen=True)
