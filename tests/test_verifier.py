@@ -780,3 +780,21 @@ def test_worker_environment_adds_only_an_uninstalled_copy(monkeypatch: pytest.Mo
     # ahead of the standard library
     monkeypatch.setattr(site, "getsitepackages", lambda: [root])
     assert _process_pool._child_env()["PYTHONPATH"] == "/elsewhere"
+
+
+@pytest.mark.parametrize("fmt", ["di", "jwt"])
+def test_leaves_from_the_signature_check_or_the_secured_form(fmt: str) -> None:
+    from vcwallet._process_pool import LeafHashes, offline_outcome
+    from vcwallet.credentials import issue
+
+    holder = KeyPair.generate()
+    items = [issue(kind, {**example_subject(kind), "id": holder.did_key},
+                   signer=KeyPair.generate(), format=secured_as)
+             for kind, secured_as in (("diploma", "cose"), ("badge", "jwt"),
+                                      ("battery", "di-eddsa"))]
+    vp = create_presentation(items, holder=holder, holder_did=holder.did_key, challenge="c",
+                             domain="d", format=fmt)
+    found = offline_outcome(vp, "c", "d", DidResolver(), datetime.now(UTC), LeafHashes())
+    assert found.result.verified
+    # COSE from its secured form, vc+jwt and Data Integrity from the verified digest
+    assert list(found.leaves) == [anchor.credential_leaf_hash(i.data) for i in items]

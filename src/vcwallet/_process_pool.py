@@ -76,8 +76,9 @@ def offline_outcome(vp: Any, challenge: str, domain: str, resolver: Any, now: da
                                  now=now)
     if not all_hold(result.checks) or not result.credentials:
         return OfflineOutcome(result, ())
+    items: list[Any] | None = None  # the secured forms, read again only if a leaf needs them
     leaves: list[bytes | str] = []
-    for item, found in zip(secured_items(vp, result.format), result.credentials, strict=True):
+    for number, found in enumerate(result.credentials):
         try:
             if not found.verified:
                 leaves.append("not worked out: the credential does not verify")
@@ -85,7 +86,9 @@ def offline_outcome(vp: Any, challenge: str, domain: str, resolver: Any, now: da
                 leaves.append(rfc9162_leaf_hash(anchor.leaf_record_of(
                     found.format, found.credential, found.signed_digest)))
             else:
-                leaves.append(leaf_hash(item))
+                if items is None:
+                    items = secured_items(vp, result.format)
+                leaves.append(leaf_hash(items[number]))
         except MalformedDocumentError as exc:
             leaves.append(str(exc))
     return OfflineOutcome(result, tuple(leaves))
